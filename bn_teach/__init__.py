@@ -1,0 +1,16 @@
+"""bn-teach: batch normalization you can see and measure. An exact NumPy BatchNorm, a tiny MLP toolkit,
+the "black cats" dataset, and helpers that keep the lessons short."""
+from .layers import (BatchNorm, GroupNorm, LayerNorm, Linear, Module, ReLU, Sigmoid, Tanh, batchnorm_backward,
+                     batchnorm_eval_forward, batchnorm_forward, groupnorm_backward, groupnorm_forward,
+                     layernorm_backward, layernorm_forward)
+from .network import MLP, Sequential, softmax_cross_entropy
+from .training import SGD, History, Recorder, accuracy, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchNorm", "GroupNorm", "LayerNorm", "Linear", "Module", "ReLU", "Sigmoid", "Tanh",
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_eval_forward", "layernorm_forward",
+    "layernorm_backward", "groupnorm_forward", "groupnorm_backward",
+    "MLP", "Sequential", "softmax_cross_entropy", "SGD", "History", "Recorder", "accuracy", "train",
+]

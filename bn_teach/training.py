@@ -1,0 +1,187 @@
+"""Training: SGD with momentum, a recorder of per-layer pre-activation statistics, and a seeded train loop."""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import as_float_array, check_positive_int
+from .network import softmax_cross_entropy
+
+
+class SGD:
+    """Stochastic gradient descent with (heavy-ball) momentum, PyTorch's convention:
+
+        v = momentum * v + grad;   param -= lr * v
+
+    Parameters are updated in place, so arrays held elsewhere (a lesson's plot) stay current.
+    """
+
+    def __init__(self, parameters, lr=0.1, momentum=0.0, weight_decay=0.0):
+        if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if isinstance(momentum, bool) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if isinstance(weight_decay, bool) or not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        self.params = list(parameters)
+        self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.velocity = [np.zeros_like(getattr(m, name)) for m, name in self.params]
+
+    def step(self):
+        """Apply one update from the gradients left by the last backward pass."""
+        for (module, name), v in zip(self.params, self.velocity):
+            p, g = getattr(module, name), getattr(module, "d" + name)
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            if self.momentum:
+                v *= self.momentum
+                v += g
+                g = v
+            p -= self.lr * g
+
+
+class Recorder:
+    """Records, at every training step, statistics of the input to each nonlinearity (the pre-activation).
+
+    After training, for layer index k (0 = first hidden layer):
+        rec.mean[k], rec.std[k]   arrays (steps, width): per-unit batch mean and std of the pre-activation
+        rec.percentiles[k]        array (steps, 3): the 15th, 50th and 85th percentiles of unit `unit`
+    (the quantities of Ioffe & Szegedy 2015, Figure 1b-c).
+    """
+
+    QUANTILES = (15, 50, 85)
+
+    def __init__(self, unit=0, every=1):
+        self.unit = unit
+        self.every = check_positive_int(every, "every")
+        self.steps, self._mean, self._std, self._pct = [], [], [], []
+
+    def __call__(self, step, model):
+        if step % self.every:
+            return
+        acts = model.activations
+        if not self._mean:
+            self._mean, self._std, self._pct = ([[] for _ in acts] for _ in range(3))
+        self.steps.append(step)
+        for k, layer in enumerate(acts):
+            z = layer.last_input
+            self._mean[k].append(z.mean(axis=0))
+            self._std[k].append(z.std(axis=0))
+            self._pct[k].append(np.percentile(z[:, self.unit], self.QUANTILES))
+
+    @property
+    def mean(self):
+        return [np.array(m) for m in self._mean]
+
+    @property
+    def std(self):
+        return [np.array(s) for s in self._std]
+
+    @property
+    def percentiles(self):
+        return [np.array(p) for p in self._pct]
+
+
+@dataclass
+class History:
+    """What a training run measured. Lists have one entry per evaluation (every `eval_every` steps)."""
+
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    step_loss: list = field(default_factory=list)
+    diverged: bool = False
+    message: str = ""
+
+    @property
+    def seconds_per_step(self):
+        """Mean wall-clock seconds per training step (machine-dependent: never compare across machines)."""
+        return self.seconds[-1] / max(self.step[-1], 1) if self.step else float("nan")
+
+    def steps_to(self, accuracy, on="test"):
+        """First evaluated step at which the accuracy reached `accuracy`, or None if it never did."""
+        accs = self.test_acc if on == "test" else self.train_acc
+        for s, a in zip(self.step, accs):
+            if a >= accuracy:
+                return s
+        return None
+
+
+def accuracy(model, x, y):
+    """Fraction of samples that the model (in eval mode) classifies correctly."""
+    return float((model.predict(x) == np.asarray(y)).mean())
+
+
+def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batch_size=64, lr=0.1, momentum=0.0,
+          weight_decay=0.0, seed=0, eval_every=100, recorder=None, eval_train_size=2000):
+    """Train `model` with mini-batch SGD on softmax cross-entropy; returns a `History`.
+
+    Mini-batches are drawn by reshuffling the training set every epoch with np.random.default_rng(seed).
+    Every `eval_every` steps (and at the end) the history records the mean training loss since the last
+    evaluation, accuracy on (up to `eval_train_size` of) the training set and on the test set, and elapsed
+    seconds. If the loss becomes NaN or inf the run stops and history.diverged is True, with a message.
+    """
+    x_train = as_float_array(x_train, "x_train")
+    y_train = np.asarray(y_train)
+    if x_train.ndim != 2 or y_train.shape != (len(x_train),):
+        raise ValueError(f"x_train must be (N, D) and y_train (N,), got {x_train.shape} and {y_train.shape}")
+    if (x_test is None) != (y_test is None):
+        raise ValueError("give both x_test and y_test, or neither")
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    if batch_size > len(x_train):
+        raise ValueError(f"batch_size={batch_size} is larger than the training set ({len(x_train)} samples)")
+    opt = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    rng = np.random.default_rng(seed)
+    hist = History()
+    sub = slice(0, min(eval_train_size, len(x_train)))
+    order, pos, losses = rng.permutation(len(x_train)), 0, []
+    model.train()
+    start = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for step in range(1, steps + 1):
+            if pos + batch_size > len(order):
+                order, pos = rng.permutation(len(x_train)), 0
+            idx = order[pos:pos + batch_size]
+            pos += batch_size
+            try:
+                logits = model.forward(x_train[idx])
+            except ValueError as exc:  # a BatchNorm layer refuses activations that overflowed
+                if "NaN or inf" not in str(exc):
+                    raise
+                logits = np.full((len(idx), 1), np.nan)
+            loss, dlogits = softmax_cross_entropy(logits, y_train[idx]) if np.isfinite(logits).all() else (np.nan, None)
+            if not np.isfinite(loss):
+                hist.diverged = True
+                hist.message = (f"training diverged at step {step}: the loss became {loss} "
+                                f"(learning rate {lr:g} is too large for this network)")
+                break
+            model.backward(dlogits)
+            opt.step()
+            losses.append(loss)
+            hist.step_loss.append(loss)
+            if recorder is not None:
+                recorder(step, model)
+            if step % eval_every == 0 or step == steps:
+                elapsed = time.perf_counter() - start
+                hist.step.append(step)
+                hist.loss.append(float(np.mean(losses)))
+                losses = []
+                hist.train_acc.append(_safe_accuracy(model, x_train[sub], y_train[sub]))
+                if x_test is not None:
+                    hist.test_acc.append(_safe_accuracy(model, x_test, y_test))
+                hist.seconds.append(elapsed)
+                start = time.perf_counter() - elapsed  # evaluation time is not training time
+    model.train()
+    return hist
+
+
+def _safe_accuracy(model, x, y):
+    with np.errstate(all="ignore"):
+        try:
+            return accuracy(model, x, y)
+        except ValueError:  # NaN weights after a huge step: eval-mode BN refuses non-finite input
+            return float("nan")

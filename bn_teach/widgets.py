@@ -1,0 +1,128 @@
+"""Live figures for the lessons: controls (ipywidgets) that redraw one matplotlib figure in place.
+
+The pattern (it passes strict nbval and redraws fastest, see the developers' notes):
+
+    %matplotlib widget
+    fig, ax = new_figure()                  # created under plt.ioff(): nothing is auto-displayed
+    line, = ax.plot(...)
+    def update(batch_size, gamma):          # moves artists (set_data, set_height, ...); no figure is rebuilt
+        line.set_data(...)
+        return "optional message shown above the figure"
+    Live(fig, update, batch_size=IntSlider(...), gamma=FloatSlider(...))   # last line of the cell
+
+An update that raises ValueError (an impossible setting, e.g. batch size 1 in training mode) does not print a
+traceback: its message is shown in red above the figure and the figure keeps its last state.
+"""
+import html
+import time
+import weakref
+
+import ipywidgets as widgets
+
+_LIVE = weakref.WeakSet()
+
+
+class Live(widgets.VBox):
+    """A row of controls, a message line, and a figure that `update(**values)` redraws on every change."""
+
+    def __init__(self, fig, update, layout_columns=3, **controls):
+        self.fig, self.update_fn, self.controls = fig, update, controls
+        self.message = widgets.HTML(value="")
+        self.last_error = None
+        items = list(controls.values())
+        rows = [widgets.HBox(items[i:i + layout_columns]) for i in range(0, len(items), layout_columns)]
+        for w in items:
+            w.continuous_update = getattr(w, "continuous_update", True)
+            w.observe(self._on_change, names="value")
+        children = rows + [self.message]
+        canvas = getattr(fig, "canvas", None)
+        if isinstance(canvas, widgets.DOMWidget):  # ipympl: the figure is a widget of its own
+            canvas.header_visible = False
+            canvas.toolbar_visible = False
+            canvas.footer_visible = False
+            children.append(canvas)
+        super().__init__(children=children)
+        _LIVE.add(self)
+        self.refresh()
+
+    def values(self):
+        """The current value of every control, by name."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def _on_change(self, _change):
+        self.refresh()
+
+    def refresh(self):
+        """Run the update with the controls' values and redraw; a ValueError becomes the message."""
+        try:
+            note = self.update_fn(**self.values())
+            self.last_error = None
+            self.message.value = f"<span>{html.escape(note)}</span>" if note else ""
+        except ValueError as exc:
+            self.last_error = exc
+            self.message.value = f"<span style='color:#D55E00'><b>Not possible:</b> {html.escape(str(exc))}</span>"
+        self.fig.canvas.draw_idle()
+
+    def set(self, **values):
+        """Set several controls at once (one redraw per control, as a student moving them would)."""
+        for name, value in values.items():
+            self.controls[name].value = value
+
+    def _apply(self, w, value):
+        if w.value == value:
+            self.refresh()  # no change event: redraw anyway, so every probe costs one update
+        else:
+            w.value = value
+
+    def time_updates(self, repeats=3):
+        """Worst time in ms of update + full synchronous redraw, over each control's min, middle and max.
+
+        Controls are restored afterwards. Used by the widget benchmark, never by a timed test.
+        """
+        worst = 0.0
+        start_values = self.values()
+        for name, w in self.controls.items():
+            for value in _probe_values(w):
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    self._apply(w, value)
+                    self.fig.canvas.draw()
+                    worst = max(worst, (time.perf_counter() - t) * 1000)
+            w.value = start_values[name]
+        return worst
+
+    def sweep(self):
+        """Set every control to each of its probe values (min, middle, max) and return the messages produced.
+
+        Anything but a ValueError propagates, so a test can assert that no setting gives a traceback.
+        """
+        messages = []
+        start_values = self.values()
+        for name, w in self.controls.items():
+            for value in _probe_values(w):
+                self._apply(w, value)
+                self.fig.canvas.draw()
+                messages.append((name, value, self.last_error))
+            w.value = start_values[name]
+        return messages
+
+
+def _probe_values(w):
+    """Extreme and middle values of a control: what a student is most likely to try."""
+    if hasattr(w, "options") and w.options:
+        opts = [o[1] if isinstance(o, tuple) else o for o in w.options]
+        return list(dict.fromkeys([opts[0], opts[len(opts) // 2], opts[-1]]))
+    if isinstance(w, (widgets.Checkbox, widgets.ToggleButton)):
+        return [not w.value, w.value]
+    if hasattr(w, "min") and hasattr(w, "max"):
+        if isinstance(w, (widgets.FloatLogSlider,)):
+            return [w.base ** w.min, w.base ** ((w.min + w.max) / 2), w.base ** w.max]
+        mid = (w.min + w.max) / 2
+        mid = type(w.value)(round(mid / w.step) * w.step) if getattr(w, "step", None) else mid
+        return list(dict.fromkeys([w.min, mid, w.max]))
+    return [w.value]
+
+
+def live_figures():
+    """Every Live created in this process that is still alive (for the benchmark)."""
+    return list(_LIVE)

@@ -1,0 +1,66 @@
+"""bn-teach tasks: one command to set up and open the lessons, one to run every test.
+
+    python3 tasks.py lab      # create .venv, install bn-teach with its lesson and test dependencies, open JupyterLab
+    python3 tasks.py test     # the same set-up, then every test: pytest on tests/ and strict nbval on every lesson
+    python3 tasks.py bench    # the benchmarks under benchmarks/
+
+Only the Python standard library is used here, so it runs on a fresh machine (Linux, macOS or Windows).
+"""
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".bn-teach-installed"
+
+
+def run(*cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, **kw).returncode
+
+
+def setup():
+    """Create .venv and install the package (editable) with its extras; skipped when nothing changed."""
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == want and PY.exists():
+        return 0
+    if not PY.exists() and run(sys.executable, "-m", "venv", VENV):
+        return 1
+    if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"):
+        return 1
+    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[lab,test]"):
+        return 1
+    STAMP.write_text(want)
+    return 0
+
+
+def lab(*args):
+    return setup() or run(PY, "-m", "jupyter", "lab", "--notebook-dir", ROOT / "notebooks", *args)
+
+
+def test(*args):
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return setup() or run(PY, "-m", "pytest", *args, env=env)
+
+
+def bench(*args):
+    if setup():
+        return 1
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        if run(PY, script, *args):
+            return 1
+    return 0
+
+
+TASKS = {"setup": setup, "lab": lab, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(TASKS[sys.argv[1]](*sys.argv[2:]))
