@@ -2,7 +2,9 @@
 
     python3 tasks.py lab      # create .venv, install bn-teach with its lesson and test dependencies, open JupyterLab
     python3 tasks.py test     # the same set-up, then every test: pytest on tests/ and strict nbval on every lesson
+    python3 tasks.py html     # render every lesson (stored outputs) to static HTML pages in site/
     python3 tasks.py bench    # the benchmarks under benchmarks/
+    python3 tasks.py voila NOTEBOOK   # one lesson as a standalone app (e.g. notebooks/02_inside_batchnorm.ipynb)
 
 Only the Python standard library is used here, so it runs on a fresh machine (Linux, macOS or Windows).
 """
@@ -48,6 +50,15 @@ def test(*args):
     return setup() or run(PY, "-m", "pytest", *args, env=env)
 
 
+def html(*args):
+    """Static pages of the lessons as stored (no kernel needed to read them), with an index page."""
+    return setup() or run(PY, ROOT / "scripts" / "render_html.py", *args)
+
+
+def voila(notebook="notebooks/02_inside_batchnorm.ipynb", *args):
+    return setup() or run(PY, "-m", "voila", notebook, *args)
+
+
 def bench(*args):
     if setup():
         return 1
@@ -57,7 +68,7 @@ def bench(*args):
     return 0
 
 
-TASKS = {"setup": setup, "lab": lab, "test": test, "bench": bench}
+TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -1,0 +1,21 @@
+"""The 8x8 handwritten digits that ship with scikit-learn (1,797 images, no download), split and scaled."""
+import numpy as np
+
+
+def load_digits_split(test_fraction=0.3, seed=0):
+    """Digits as (x_train, y_train, x_test, y_test): x of shape (N, 64), pixel values scaled to [0, 1].
+
+    The split is stratified-free but seeded: a permutation from np.random.default_rng(seed). The pixels are
+    deliberately *not* standardized, so the lessons can show what normalization changes.
+    """
+    from sklearn.datasets import load_digits
+
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    data = load_digits()
+    x = (data.data / 16.0).astype(np.float64)
+    y = data.target.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    test, tr = order[:n_test], order[n_test:]
+    return x[tr], y[tr], x[test], y[test]
