@@ -46,7 +46,7 @@ def lab(*args):
 
 
 def test(*args):
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ, MPLBACKEND="Agg")
     return setup() or run(PY, "-m", "pytest", *args, env=env)
 
 

@@ -40,31 +40,37 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
         xhat  = (x - mean) / sqrt(var + eps)
         out   = gamma * xhat + beta
 
-    gamma, beta: shape (C,). Returns out (same shape and dtype as x) and a cache for `batchnorm_backward`;
+    gamma, beta: shape (C,). Returns out (same shape and dtype as x) and a cache for `batchnorm_backward`:
+    cache["xc"] = x - mean (centred input) and cache["inv_std"] = 1 / sqrt(var + eps), so xhat = xc * inv_std;
     cache["mean"] and cache["var"] are the batch statistics, shape (C,).
     """
     axes = _channel_axes(x.ndim)
     m = x.size // x.shape[1]
-    g = _per_channel(gamma.astype(x.dtype, copy=False), x.ndim)
-    b = _per_channel(beta.astype(x.dtype, copy=False), x.ndim)
-    mean = x.mean(axis=axes, keepdims=True)
-    xhat = x - mean  # centred first: two passes, so no E[x^2] - E[x]^2 cancellation
-    sq = xhat * xhat
-    var = np.add.reduce(sq, axis=axes, keepdims=True)
-    var /= m
+    if x.ndim == 2:  # sums over the batch as matrix-vector products: one read of x each
+        mean = (np.ones(m, x.dtype) @ x) / m
+    else:
+        mean = np.add.reduce(x, axis=axes) / m
+    xc = x - _per_channel(mean, x.ndim)  # centred first: two passes, so no E[x^2] - E[x]^2 cancellation
+    var = _sum_of_products(xc, xc) / m
     inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
-    xhat *= inv_std
-    np.multiply(xhat, g, out=sq)  # reuse the buffer: sq becomes the output
-    sq += b
-    cache = {"xhat": xhat, "inv_std": inv_std, "gamma": g, "axes": axes, "m": m,
-             "mean": mean.reshape(-1), "var": var.reshape(-1)}
-    return sq, cache
+    g = gamma.astype(x.dtype, copy=False)
+    out = xc * _per_channel(g * inv_std, x.ndim)  # = gamma * xhat, without storing xhat
+    out += _per_channel(beta.astype(x.dtype, copy=False), x.ndim)
+    cache = {"xc": xc, "inv_std": inv_std, "gamma": g, "m": m, "mean": mean, "var": var}
+    return out, cache
+
+
+def _sum_of_products(a, b):
+    """Per-channel sum of a * b over the batch and spatial axes, without a temporary array."""
+    if a.ndim > 3:
+        a, b = a.reshape(a.shape[0], a.shape[1], -1), b.reshape(b.shape[0], b.shape[1], -1)
+    return np.einsum("ij,ij->j", a, b) if a.ndim == 2 else np.einsum("ijk,ijk->j", a, b)
 
 
 def batchnorm_backward(dout, cache):
     """Gradients of training-mode batch normalization, in the compact closed form.
 
-    With m values per feature, xhat and inv_std = 1 / sqrt(var + eps) from the forward pass:
+    With m values per feature, xhat = (x - mean) * inv_std and inv_std = 1 / sqrt(var + eps) from the forward pass:
 
         dbeta  = sum_i dout_i
         dgamma = sum_i dout_i * xhat_i
@@ -73,15 +79,18 @@ def batchnorm_backward(dout, cache):
     The last two terms are the gradient that flows through the batch mean and the batch variance.
     Returns dx (shape of dout), dgamma and dbeta (shape (C,)).
     """
-    xhat, inv_std, g, axes, m = cache["xhat"], cache["inv_std"], cache["gamma"], cache["axes"], cache["m"]
-    dbeta = np.add.reduce(dout, axis=axes, keepdims=True)
-    dx = dout * xhat
-    dgamma = np.add.reduce(dx, axis=axes, keepdims=True)
-    np.multiply(xhat, dgamma / -m, out=dx)
-    dx -= dbeta / m
-    dx += dout
-    dx *= g * inv_std
-    return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+    xc, inv_std, g, m = cache["xc"], cache["inv_std"], cache["gamma"], cache["m"]
+    nd = dout.ndim
+    if nd == 2:
+        dbeta = np.ones(dout.shape[0], dout.dtype) @ dout
+    else:
+        dbeta = np.add.reduce(dout, axis=_channel_axes(nd))
+    dgamma = _sum_of_products(dout, xc) * inv_std
+    scale = g * inv_std  # dx = scale * (dout - dbeta / m) - xc * (scale * inv_std * dgamma / m)
+    dx = dout - _per_channel(dbeta / m, nd)
+    dx *= _per_channel(scale, nd)
+    dx -= xc * _per_channel(scale * inv_std * dgamma / m, nd)
+    return dx, dgamma, dbeta
 
 
 def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
@@ -203,7 +212,7 @@ class Module:
                              "expected at least one sample")
         return x
 
-    def _grad_output(self, dy, expected_shape, dtype):
+    def _grad_output(self, dy, expected_shape, dtype, check=True):
         if getattr(self, "_cache", None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward: "
                                "run forward on a batch first")
@@ -211,7 +220,8 @@ class Module:
         if dy.shape != expected_shape:
             raise ValueError(f"{type(self).__name__}.backward: dy must have the shape of the last forward "
                              f"output {expected_shape}, got {dy.shape}")
-        check_finite(dy, "dy")
+        if check:
+            check_finite(dy, "dy")
         return dy.astype(dtype, copy=False)
 
 
@@ -284,7 +294,8 @@ class BatchNorm(_Norm):
         if m < 2:
             raise ValueError(f"BatchNorm: expected more than 1 value per channel when training, got input shape "
                              f"{x.shape}; use a batch of 2 or more samples, or eval() mode")
-        out, cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: the check below says so clearly
+            out, cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
         if not (np.isfinite(cache["mean"]).all() and np.isfinite(cache["var"]).all()):
             raise ValueError("BatchNorm: x contains NaN or inf (or values so large that their variance overflows)")
         self._cache = ("train", cache, out.shape)
@@ -314,8 +325,12 @@ class BatchNorm(_Norm):
             self.dbeta = dy.sum(axis=axes)
             return dy * _per_channel((self.gamma * inv_std).astype(x.dtype), x.ndim)
         _, core, shape = cache
-        dy = self._grad_output(dy, shape, core["xhat"].dtype)
-        dx, self.dgamma, self.dbeta = batchnorm_backward(dy, core)
+        dy = self._grad_output(dy, shape, core["xc"].dtype, check=False)
+        with np.errstate(invalid="ignore", over="ignore"):
+            dx, dgamma, dbeta = batchnorm_backward(dy, core)
+        if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):  # cheaper than scanning dy first
+            raise ValueError("BatchNorm.backward: dy contains NaN or inf (or values so large that sums overflow)")
+        self.dgamma, self.dbeta = dgamma, dbeta
         return dx
 
     def reset_running_stats(self):
