@@ -3,7 +3,9 @@ the "black cats" dataset, and helpers that keep the lessons short."""
 from .layers import (BatchNorm, GroupNorm, LayerNorm, Linear, Module, ReLU, Sigmoid, Tanh, batchnorm_backward,
                      batchnorm_eval_forward, batchnorm_forward, groupnorm_backward, groupnorm_forward,
                      layernorm_backward, layernorm_forward)
+from .cats import CatsData, load_split, make_cats, make_split
 from .network import MLP, Sequential, softmax_cross_entropy
+from .shift import adabn, shift_experiment
 from .training import SGD, History, Recorder, accuracy, train
 
 __version__ = "0.1.0"
@@ -13,4 +15,5 @@ __all__ = [
     "batchnorm_forward", "batchnorm_backward", "batchnorm_eval_forward", "layernorm_forward",
     "layernorm_backward", "groupnorm_forward", "groupnorm_backward",
     "MLP", "Sequential", "softmax_cross_entropy", "SGD", "History", "Recorder", "accuracy", "train",
+    "CatsData", "make_cats", "make_split", "load_split", "adabn", "shift_experiment",
 ]
