@@ -1,0 +1,99 @@
+"""The training toolkit: determinism, modes, SGD's momentum convention, the recorder and the history."""
+import numpy as np
+import pytest
+
+from bn_teach import MLP, SGD, BatchNorm, Linear, Recorder, train
+from bn_teach.layers import Sigmoid
+
+
+def data(seed=0, n=200):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5))
+    return x, (x[:, 0] - x[:, 1] > 0).astype(int)
+
+
+def test_same_seed_same_history_and_weights():
+    x, y = data()
+    runs = []
+    for _ in range(2):
+        net = MLP(5, [8, 8], 2, norm="batch", seed=3)
+        hist = train(net, x, y, x, y, steps=60, batch_size=16, lr=0.1, seed=4, eval_every=20)
+        runs.append((hist.loss, hist.test_acc, net[0].W.copy()))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+    other = train(MLP(5, [8, 8], 2, norm="batch", seed=3), x, y, steps=60, batch_size=16, lr=0.1, seed=5,
+                  eval_every=20)
+    assert other.loss != runs[0][0]
+
+
+def test_mlp_layout_and_train_eval_switch():
+    net = MLP(5, [8, 6], 3, activation="sigmoid", norm="batch", norm_position="before")
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]
+    after = MLP(5, [8], 3, norm="batch", norm_position="after")
+    assert [type(layer).__name__ for layer in after.layers] == ["Linear", "ReLU", "BatchNorm", "Linear"]
+    net.eval()
+    assert not any(layer.training for layer in net.layers)
+    net.predict(np.zeros((1, 5)))  # eval mode: a batch of one is fine
+    net.train()
+    assert all(layer.training for layer in net.layers)
+
+
+def test_predict_restores_the_mode_and_leaves_running_stats_alone():
+    x, _ = data()
+    net = MLP(5, [8], 2, norm="batch")
+    bn = net.norms[0]
+    before = bn.running_mean.copy()
+    net.predict(x)
+    assert net.training and bn.training
+    np.testing.assert_array_equal(bn.running_mean, before)
+
+
+def test_sgd_momentum_matches_a_hand_computation():
+    layer = Linear(2, 1, rng=0)
+    w0 = layer.W.copy()
+    opt = SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    g1, g2 = np.array([[1.0], [2.0]]), np.array([[-1.0], [0.5]])
+    layer.dW, layer.db = g1, np.zeros(1)
+    opt.step()
+    layer.dW = g2
+    opt.step()
+    v1 = g1
+    v2 = 0.9 * v1 + g2  # PyTorch's convention: v = momentum * v + g; p -= lr * v
+    np.testing.assert_allclose(layer.W, w0 - 0.1 * v1 - 0.1 * v2)
+
+
+def test_sgd_rejects_bad_hyperparameters():
+    with pytest.raises(ValueError, match="momentum"):
+        SGD(Linear(2, 1).parameters(), lr=0.1, momentum=1.0)
+
+
+def test_recorder_shapes_and_percentiles():
+    x, y = data()
+    net = MLP(5, [7, 4], 2, activation="sigmoid", norm="batch")
+    rec = Recorder(unit=1, every=5)
+    train(net, x, y, steps=30, batch_size=20, lr=0.1, recorder=rec)
+    assert rec.steps == list(range(5, 31, 5))
+    assert [m.shape for m in rec.mean] == [(6, 7), (6, 4)]
+    pct = rec.percentiles[0]
+    assert pct.shape == (6, 3) and np.all(pct[:, 0] <= pct[:, 1]) and np.all(pct[:, 1] <= pct[:, 2])
+    assert isinstance(net.activations[0], Sigmoid)
+
+
+def test_history_steps_to_and_bookkeeping():
+    x, y = data()
+    hist = train(MLP(5, [16], 2), x, y, x, y, steps=250, batch_size=20, lr=0.2, eval_every=50)
+    assert hist.step == [50, 100, 150, 200, 250] and len(hist.step_loss) == 250
+    assert len(hist.seconds) == 5 and hist.seconds == sorted(hist.seconds)
+    first = hist.steps_to(0.9)
+    assert first is not None and hist.test_acc[hist.step.index(first)] >= 0.9
+    assert all(a < 0.9 for s, a in zip(hist.step, hist.test_acc) if s < first)
+    assert hist.steps_to(1.01) is None
+
+
+def test_batchnorm_momentum_convention_is_pytorchs():
+    bn = BatchNorm(1, momentum=0.25)
+    x = np.array([[1.0], [3.0]])
+    bn.forward(x)
+    assert bn.running_mean[0] == pytest.approx(0.75 * 0 + 0.25 * 2.0)
+    assert bn.running_var[0] == pytest.approx(0.75 * 1 + 0.25 * 2.0)  # unbiased batch variance of [1, 3] is 2
