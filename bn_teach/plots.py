@@ -6,6 +6,7 @@ Nothing changes at import. A lesson opts in explicitly, once, in its setup cell:
     use_lesson_style()
 """
 import matplotlib as mpl
+import numpy as np
 import matplotlib.pyplot as plt
 from cycler import cycler
 
@@ -55,3 +56,34 @@ def new_figure(nrows=1, ncols=1, **kwargs):
     """plt.subplots without auto-display (for widgets that show fig.canvas themselves)."""
     with plt.ioff():
         return plt.subplots(nrows, ncols, **kwargs)
+
+
+def show(fig):
+    """Display a finished figure as a static PNG and close it (works under any backend, ipympl included).
+
+    Static figures are what a reader sees on GitHub or in the HTML pages, where no kernel redraws widgets.
+    Returns None, so a cell ending with show(fig) stores no repr.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png"))
+
+
+def histogram_bars(ax, bins, color, label=None, alpha=0.6):
+    """Empty histogram bars on fixed bins, to be filled by `set_histogram` (fast in-place redraws)."""
+    centers = (bins[:-1] + bins[1:]) / 2
+    return ax.bar(centers, np.zeros_like(centers), width=np.diff(bins), color=color, alpha=alpha, label=label)
+
+
+def set_histogram(bars, values, bins):
+    """Set the heights of `histogram_bars` to the density histogram of values (values outside bins are dropped)."""
+    counts, _ = np.histogram(values, bins=bins)
+    heights = counts / max(len(values), 1) / np.diff(bins)
+    for bar, h in zip(bars, heights):
+        bar.set_height(h)
+    return heights

@@ -1,0 +1,50 @@
+"""The lessons' helper modules: their numbers, and every live figure swept over its extreme settings."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from bn_teach import inside  # noqa: E402
+
+
+def sweep_messages(live):
+    """Sweep every control; return {(control, value): error message or None}. Other exceptions propagate."""
+    return {(name, value): (str(err) if err else None) for name, value, err in live.sweep()}
+
+
+def test_inside_explorers_handle_every_extreme():
+    msgs = sweep_messages(inside.batch_explorer())
+    assert "batch size 1" in msgs[("batch_size", 1)]
+    assert all(m is None for (name, _), m in msgs.items() if name != "batch_size")
+    live = inside.batch_explorer()
+    live.set(batch_size=2, gamma=0.0)
+    assert live.last_error is None and "gamma = 0" in live.message.value
+    assert all(m is None for m in sweep_messages(inside.noise_explorer()).values())
+
+
+def test_step_by_step_matches_batchnorm_and_is_not_in_0_1():
+    x = inside.sample_activations(64, "skewed", seed=0)
+    s = inside.bn_step_by_step(x)
+    np.testing.assert_allclose(s["xhat"], (x - x.mean()) / np.sqrt(x.var() + 1e-5))
+    d = inside.describe(s["xhat"])
+    assert d["outside [0, 1]"] > 0.5 and d["min"] < 0
+
+
+@pytest.mark.parametrize("dist", inside.DISTRIBUTIONS)
+def test_batch_mean_spread_follows_one_over_sqrt_b(dist):
+    sizes, spread, _, sigma = inside.batch_mean_spread(dist, n_batches=3000)
+    np.testing.assert_allclose(spread, sigma / np.sqrt(sizes), rtol=0.1)
+
+
+def test_gamma_beta_are_learned_and_running_stats_converge():
+    g, b = inside.learn_gamma_beta(target_std=2.0, target_mean=3.0)
+    assert (g[0], b[0]) == (1.0, 0.0) and abs(g[-1] - 2) < 0.01 and abs(b[-1] - 3) < 0.01
+    rm, rv, m, v = inside.running_stats_trace(steps=200)
+    assert abs(rm[-1] - m) < 0.3 and abs(rv[-1] - v) / v < 0.3 and rm[0] < 1.0
+
+
+def test_unknown_distribution_is_named():
+    with pytest.raises(ValueError, match="distribution must be one of"):
+        inside.sample_activations(10, "cauchy")
