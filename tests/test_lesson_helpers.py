@@ -48,3 +48,24 @@ def test_gamma_beta_are_learned_and_running_stats_converge():
 def test_unknown_distribution_is_named():
     with pytest.raises(ValueError, match="distribution must be one of"):
         inside.sample_activations(10, "cauchy")
+
+
+def test_speed_explorer_sweeps_and_reports_divergence():
+    from bn_teach import speed
+
+    grid = {"lr": (0.5, 500.0), "init_scale": (1.0,), "depth": (1, 2), "batch_size": (16,)}
+    results = speed.train_grid(steps=20, width=8, grid=grid)
+    assert len(results) == 2 * 1 * 2 * 1 * 2
+    live = speed.speed_explorer(results, grid=grid)
+    assert all(err is None for _, _, err in live.sweep())
+    live.set(lr=500.0)
+    assert any(h.diverged for h in results.values()) == ("diverged" in live.message.value)
+
+
+def test_figure1_bn_reaches_the_target_sooner_and_drifts_less():
+    from bn_teach import speed
+
+    runs = speed.figure1(steps=300, record_every=10)
+    plain, bn = runs["plain"][0], runs["bn"][0]
+    assert bn.steps_to(0.9) is not None and (plain.steps_to(0.9) is None or bn.steps_to(0.9) < plain.steps_to(0.9))
+    assert abs(speed.drift(runs["bn"][1])[0]) < abs(speed.drift(runs["plain"][1])[0])
