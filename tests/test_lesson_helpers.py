@@ -69,3 +69,35 @@ def test_figure1_bn_reaches_the_target_sooner_and_drifts_less():
     plain, bn = runs["plain"][0], runs["bn"][0]
     assert bn.steps_to(0.9) is not None and (plain.steps_to(0.9) is None or bn.steps_to(0.9) < plain.steps_to(0.9))
     assert abs(speed.drift(runs["bn"][1])[0]) < abs(speed.drift(runs["plain"][1])[0])
+
+
+def test_inputs_standardizing_conditions_the_problem_best():
+    from bn_teach import inputs
+
+    for ratio in (1, 10, 100):
+        res = inputs.compare_methods(ratio)
+        assert res["standardized"][0] == pytest.approx(1.0, rel=0.05)
+        assert res["standardized"][1] <= min(res[m][1] for m in ("raw", "scaled", "min-max"))
+    assert inputs.compare_methods(100)["raw"][1] > 50 * inputs.compare_methods(10)["raw"][1]
+
+
+def test_inputs_steps_to_converge_agrees_with_simulation():
+    from bn_teach import inputs
+
+    x, y = inputs.make_problem(3.0)
+    q = inputs.Quadratic(inputs.preprocess(x, "scaled"), y)
+    n = q.steps_to_converge(tol=1e-4)
+    path = q.path(n)
+    gap0 = q.loss(path[0]) - q.loss(q.opt)
+    assert q.loss(path[n]) - q.loss(q.opt) <= 1e-4 * gap0 + 1e-12
+    assert q.loss(path[n - 1]) - q.loss(q.opt) > 1e-4 * gap0
+
+
+def test_inputs_explorer_and_bad_arguments():
+    from bn_teach import inputs
+
+    assert all(err is None for _, _, err in inputs.landscape_explorer().sweep())
+    with pytest.raises(ValueError, match="method must be one of"):
+        inputs.preprocess(np.ones((3, 2)), "robust")
+    with pytest.raises(ValueError, match="ratio"):
+        inputs.make_problem(0.0)

@@ -1,0 +1,143 @@
+"""Lesson 1, normalizing inputs: a two-feature linear regression whose loss surface and gradient-descent path
+change with how the features are preprocessed (raw, scaled, min-max, standardized)."""
+import ipywidgets as widgets
+import numpy as np
+
+from .plots import ACCENT, PLAIN, WITH_BN, new_figure
+from .widgets import Live
+
+METHODS = ("raw", "scaled", "min-max", "standardized")
+
+
+def make_problem(ratio=10.0, n=500, seed=0):
+    """Two features with the same shape but scales 1 and `ratio` (both with mean 2 x scale), and a target
+    y = 1.5 * z1 - 2 * z2 + noise in terms of the standardized features z. Returns x (n, 2), y (n,)."""
+    if not np.isfinite(ratio) or ratio <= 0:
+        raise ValueError(f"ratio must be a finite number > 0, got {ratio!r}")
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    x = (z + 2.0) * np.array([1.0, ratio])
+    y = 1.5 * z[:, 0] - 2.0 * z[:, 1] + 0.5 * rng.normal(size=n)
+    return x, y
+
+
+def preprocess(x, method):
+    """raw: unchanged; scaled: divided by the largest |value|; min-max: mapped onto [0, 1];
+    standardized: mean 0 and standard deviation 1 per feature."""
+    if method == "raw":
+        return x.copy()
+    if method == "scaled":
+        return x / np.abs(x).max(axis=0)
+    if method == "min-max":
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        return (x - lo) / (hi - lo)
+    if method == "standardized":
+        return (x - x.mean(axis=0)) / x.std(axis=0)
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+class Quadratic:
+    """Mean squared error of y ~ w1 * x1 + w2 * x2 + b as a quadratic: loss(p) = p H p / 2 - g p + c, p = (w1, w2, b)."""
+
+    def __init__(self, x, y):
+        a = np.column_stack([x, np.ones(len(x))])
+        self.H = 2 * a.T @ a / len(x)
+        self.g = 2 * a.T @ y / len(x)
+        self.c = float(np.mean(y ** 2))
+        self.opt = np.linalg.solve(self.H, self.g)
+        self.eigs = np.linalg.eigvalsh(self.H)
+        self.lr = 1.0 / self.eigs[-1]  # the largest stable-and-fast step for gradient descent, 1 / L
+
+    @property
+    def condition_number(self):
+        return float(self.eigs[-1] / self.eigs[0])
+
+    def loss(self, p):
+        p = np.asarray(p)
+        return 0.5 * np.einsum("...i,ij,...j->...", p, self.H, p) - p @ self.g + self.c
+
+    def path(self, steps, start=(0.0, 0.0, 0.0)):
+        """Gradient-descent iterates p_t, t = 0..steps, with learning rate 1 / L: array (steps + 1, 3)."""
+        p = np.array(start, float)
+        out = [p.copy()]
+        for _ in range(steps):
+            p = p - self.lr * (self.H @ p - self.g)
+            out.append(p.copy())
+        return np.array(out)
+
+    def steps_to_converge(self, tol=1e-6, start=(0.0, 0.0, 0.0), max_steps=10**7):
+        """Fewest gradient-descent steps (learning rate 1 / L) after which loss - min <= tol * (initial gap);
+        computed exactly from the eigen-decomposition. Returns None if more than max_steps are needed."""
+        lam, vec = np.linalg.eigh(self.H)
+        d = vec.T @ (np.array(start, float) - self.opt)
+        w = 0.5 * lam * d ** 2
+        rate = (1.0 - self.lr * lam) ** 2
+
+        def gap(t):
+            return float(np.sum(w * rate ** t))
+
+        target = tol * gap(0)
+        if gap(max_steps) > target:
+            return None
+        lo, hi = 0, 1
+        while gap(hi) > target:
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if gap(mid) > target else (lo, mid)
+        return hi
+
+
+def compare_methods(ratio=10.0, seed=0):
+    """{method: (condition number, steps to converge)} for one problem."""
+    x, y = make_problem(ratio, seed=seed)
+    out = {}
+    for m in METHODS:
+        q = Quadratic(preprocess(x, m), y)
+        out[m] = (q.condition_number, q.steps_to_converge())
+    return out
+
+
+def draw_landscape(ax, q, steps=60, levels=12):
+    """Contours of the loss over (w1, w2), the bias kept at its best value for each point, and the first
+    `steps` gradient-descent iterates. Returns the artists it added (to remove on the next redraw)."""
+    path = q.path(steps)
+    span = np.abs(np.concatenate([path[:, :2], q.opt[None, :2]])).max() * 1.3 + 1e-9
+    w1, w2 = np.meshgrid(np.linspace(-span, span, 90), np.linspace(-span, span, 90))
+    # the best bias for given (w1, w2) solves dL/db = 0
+    h = q.H
+    b = (q.g[2] - h[2, 0] * w1 - h[2, 1] * w2) / h[2, 2]
+    grid = np.stack([w1, w2, b], axis=-1)
+    loss = q.loss(grid) - q.loss(q.opt)
+    cs = ax.contour(w1, w2, np.log10(loss + 1e-12), levels=levels, colors=PLAIN, linewidths=0.8, linestyles="solid", alpha=0.7)
+    line, = ax.plot(path[:, 0], path[:, 1], "o-", color=WITH_BN, ms=3, lw=1.2)
+    star, = ax.plot([q.opt[0]], [q.opt[1]], "*", color=ACCENT, ms=14)
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-span, span)
+    return [cs, line, star]
+
+
+def landscape_explorer(seed=0):
+    """Live figure: loss contours and gradient-descent paths for raw and for preprocessed features,
+    with a slider for the ratio of the two features' scales and a menu for the preprocessing."""
+    fig, (ax_raw, ax_pre) = new_figure(1, 2, figsize=(10, 4.3))
+    for ax in (ax_raw, ax_pre):
+        ax.set(xlabel="w1", ylabel="w2")
+    artists = []
+
+    def update(ratio, method):
+        for a in artists:
+            a.remove()
+        artists.clear()
+        x, y = make_problem(ratio, seed=seed)
+        for ax, m in ((ax_raw, "raw"), (ax_pre, method)):
+            q = Quadratic(preprocess(x, m), y)
+            artists.extend(draw_landscape(ax, q))
+            n = q.steps_to_converge()
+            ax.set_title(f"{m}: {'> 10^7' if n is None else n} steps to converge")
+        return None
+
+    return Live(fig, update,
+                ratio=widgets.FloatLogSlider(value=10.0, base=10, min=0, max=2, step=0.25,
+                                             description="scale ratio"),
+                method=widgets.Dropdown(options=METHODS[1:], value="standardized", description="right panel"))
