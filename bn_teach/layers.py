@@ -333,6 +333,13 @@ class BatchNorm(_Norm):
         self.dgamma, self.dbeta = dgamma, dbeta
         return dx
 
+    @property
+    def batch_stats(self):
+        """(mean, biased variance) per channel of the last training-mode batch, or None if there was none."""
+        if self._cache is None or self._cache[0] != "train":
+            return None
+        return self._cache[1]["mean"], self._cache[1]["var"]
+
     def reset_running_stats(self):
         """Forget the running statistics (mean 0, variance 1, no batches tracked)."""
         self.running_mean[:] = 0.0

@@ -101,3 +101,22 @@ def test_inputs_explorer_and_bad_arguments():
         inputs.preprocess(np.ones((3, 2)), "robust")
     with pytest.raises(ValueError, match="ratio"):
         inputs.make_problem(0.0)
+
+
+def test_covariate_bias_sweep_and_explorer():
+    from bn_teach import covariate
+
+    sweep = covariate.severity_sweep(severities=(0.0, 1.0), steps=300)
+    assert sweep[0.0][0] > 0.9 and sweep[1.0][0] < 0.7  # unbiased training works; the perfect bias collapses
+    assert sweep[1.0][1]["black"] > 0.9 and sweep[1.0][1]["ginger"] < 0.2
+    assert all(err is None for _, _, err in covariate.bias_explorer(sweep).sweep())
+
+
+def test_internal_shift_recorders_and_drift():
+    from bn_teach import covariate, load_split
+
+    recs, _ = covariate.internal_shift(load_split("train").subset(np.arange(400)), hidden=(16, 16), steps=100)
+    assert set(recs) == {"plain", "bn", "bn input"}
+    assert recs["bn input"].mean[-1].shape == (10, 16)
+    # BN's output has batch mean beta exactly, so it jitters only as fast as beta is learned
+    assert covariate.drift_summary(recs["bn"])["jitter"] < 0.1 * covariate.drift_summary(recs["plain"])["jitter"]
