@@ -120,3 +120,16 @@ def test_internal_shift_recorders_and_drift():
     assert recs["bn input"].mean[-1].shape == (10, 16)
     # BN's output has batch mean beta exactly, so it jitters only as fast as beta is learned
     assert covariate.drift_summary(recs["bn"])["jitter"] < 0.1 * covariate.drift_summary(recs["plain"])["jitter"]
+
+
+def test_regularization_helpers():
+    from bn_teach import regularization as rg
+
+    train_logits, eval_logits = rg.companion_effect(batch_size=4, n_batches=5)
+    assert train_logits.std() > 0.1 and eval_logits.std() < 1e-9
+    grid = rg.batch_size_grid(batch_sizes=(2, 32), samples=2000)
+    assert grid["batch", 2]["test"] < grid["layer", 2]["test"]  # BN breaks with pairs, LayerNorm does not
+    live = rg.batch_size_explorer(grid, batch_sizes=(2, 32))
+    assert all(err is None for _, _, err in live.sweep())
+    live.set(batch_size=2)
+    assert "batch size 2" in live.message.value

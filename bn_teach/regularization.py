@@ -1,0 +1,115 @@
+"""Lesson 5, regularization and batch size: batch-statistics noise, train vs eval mode, the generalization gap,
+tiny batches, and the batch-independent alternatives LayerNorm and GroupNorm."""
+import ipywidgets as widgets
+import numpy as np
+
+from .digits import load_digits_split
+from .network import MLP
+from .plots import PALETTE, PLAIN, WITH_BN, new_figure
+from .training import train
+from .widgets import Live
+
+NORMS = (None, "batch", "layer", "group")
+NORM_NAMES = {None: "none", "batch": "BatchNorm", "layer": "LayerNorm", "group": "GroupNorm"}
+NORM_COLORS = {None: PLAIN, "batch": WITH_BN, "layer": PALETTE["green"], "group": PALETTE["purple"]}
+BATCH_SIZES = (2, 4, 8, 32, 128)
+
+
+def companion_effect(batch_size=8, n_batches=20, seed=0):
+    """The logit of one fixed test image, computed inside `n_batches` random batches of other images, by a BN
+    network trained briefly: in train mode (batch statistics) and in eval mode (running statistics).
+
+    Returns (train-mode logits (n_batches,), eval-mode logits (n_batches,)) for the image's true class.
+    """
+    xtr, ytr, xte, yte = load_digits_split(seed=seed)
+    net = MLP(64, [32, 32], 10, norm="batch", seed=seed)
+    train(net, xtr, ytr, steps=300, batch_size=32, lr=0.05, momentum=0.9, seed=seed, eval_every=300)
+    rng = np.random.default_rng(seed + 1)
+    probe, label = xte[:1], yte[0]
+    out = {}
+    for mode in ("train", "eval"):
+        net.train(mode == "train")
+        logits = []
+        for _ in range(n_batches):
+            others = xte[1 + rng.choice(len(xte) - 1, size=batch_size - 1, replace=False)]
+            logits.append(net.forward(np.vstack([probe, others]))[0, label])
+        out[mode] = np.array(logits)
+    net.train()
+    return out["train"], out["eval"]
+
+
+def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORMS, samples=16000, lr=0.01, seed=0):
+    """Train a 64 -> 32 -> 32 -> 10 ReLU net on the digits with each normalization and batch size, for the same
+    number of training samples (so smaller batches take more steps), SGD lr 0.01 with momentum 0.9.
+
+    Returns {(norm, batch_size): {"test": eval-mode test accuracy, "train_mode": test accuracy in train mode on
+    test batches of the same size (BatchNorm only; the others do not depend on the mode)}}.
+    """
+    xtr, ytr, xte, yte = load_digits_split(seed=seed)
+    out = {}
+    for b in batch_sizes:
+        steps = max(samples // b, 60)
+        for norm in norms:
+            net = MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4)
+            hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=b, lr=lr, momentum=0.9, seed=seed,
+                         eval_every=steps)
+            res = {"test": float("nan") if hist.diverged else hist.test_acc[-1]}
+            if norm == "batch":
+                res["train_mode"] = train_mode_accuracy(net, xte, yte, b)
+            out[norm, b] = res
+    return out
+
+
+def train_mode_accuracy(net, x, y, batch_size):
+    """Accuracy when the network runs in training mode on consecutive batches of `batch_size` test images
+    (what BN computes during training); the leftover images are dropped."""
+    n = len(x) // batch_size * batch_size
+    net.train()
+    preds = np.concatenate([net.forward(x[i:i + batch_size]).argmax(1) for i in range(0, n, batch_size)])
+    return float((preds == y[:n]).mean())
+
+
+def generalization_gap(n_train=200, batch_sizes=(8, 32, 128), seeds=(0, 1, 2), steps=1500):
+    """Train accuracy minus test accuracy, without and with BN, on a small digits training set (n_train images),
+    averaged over seeds. Returns {(norm, batch_size): (train acc, test acc, gap)}."""
+    out = {}
+    for norm in (None, "batch"):
+        for b in batch_sizes:
+            tr, te = [], []
+            for seed in seeds:
+                xtr, ytr, xte, yte = load_digits_split(seed=seed)
+                net = MLP(64, [64, 64], 10, norm=norm, seed=seed)
+                h = train(net, xtr[:n_train], ytr[:n_train], xte, yte, steps=steps, batch_size=b, lr=0.05,
+                          momentum=0.9, seed=seed, eval_every=steps)
+                tr.append(h.train_acc[-1])
+                te.append(h.test_acc[-1])
+            out[norm, b] = (float(np.mean(tr)), float(np.mean(te)), float(np.mean(tr) - np.mean(te)))
+    return out
+
+
+def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORMS):
+    """Live figure over a `batch_size_grid`: test accuracy of each normalization at one batch size (slider),
+    plus BatchNorm's accuracy when run in training mode."""
+    fig, ax = new_figure(figsize=(8, 3.6))
+    labels = [NORM_NAMES[n] for n in norms] + ["BatchNorm,\ntrain mode"]
+    colors = [NORM_COLORS[n] for n in norms] + [PALETTE["sky"]]
+    bars = ax.bar(np.arange(len(labels)), np.zeros(len(labels)), color=colors)
+    ax.set_xticks(np.arange(len(labels)), labels)
+    ax.axhline(0.1, color=PALETTE["grey"], ls=":", lw=1)
+    ax.set(ylim=(0, 1.05), ylabel="test accuracy")
+    texts = [ax.text(i, 0, "", ha="center", va="bottom", fontsize=10) for i in range(len(labels))]
+
+    def update(batch_size):
+        values = [grid[n, batch_size]["test"] for n in norms] + [grid["batch", batch_size]["train_mode"]]
+        for bar, text, v in zip(bars, texts, values):
+            bar.set_height(0 if np.isnan(v) else v)
+            text.set_text("diverged" if np.isnan(v) else f"{v:.0%}")
+            text.set_y(0 if np.isnan(v) else v)
+        ax.set_title(f"batch size {batch_size}: same number of training images for every bar")
+        if batch_size <= 2:
+            return ("batch size 2: BatchNorm maps every feature of every batch to exactly -1 and +1, so the "
+                    "statistics it learns to rely on are not what eval mode uses.")
+        return None
+
+    return Live(fig, update, batch_size=widgets.SelectionSlider(options=list(batch_sizes), value=32,
+                                                                description="batch size"))
