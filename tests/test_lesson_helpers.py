@@ -133,3 +133,46 @@ def test_regularization_helpers():
     assert all(err is None for _, _, err in live.sweep())
     live.set(batch_size=2)
     assert "batch size 2" in live.message.value
+
+
+def test_noisy_shift_layer_and_gradients():
+    from bn_teach.landscape import NoisyShift, make_net
+
+    layer = NoisyShift(3, strength=1.0, seed=0)
+    x = np.ones((4, 3))
+    y1, y2 = layer.forward(x), layer.forward(x)
+    assert not np.allclose(y1, y2)  # fresh noise at every step
+    dy = np.random.default_rng(0).normal(size=(4, 3))
+    a, b = NoisyShift(3, seed=5), NoisyShift(3, seed=5)  # same noise: y(2x) - y(x) = scale * x
+    scale = b.forward(2 * x)[0] - a.forward(x)[0]
+    np.testing.assert_allclose(a.backward(dy), dy * scale)
+    layer.eval()
+    np.testing.assert_array_equal(layer.forward(x), x)
+    net = make_net("noisy bn", hidden=(5,))
+    assert [type(m).__name__ for m in net.layers] == ["Linear", "BatchNorm", "NoisyShift", "ReLU", "Linear"]
+    with pytest.raises(ValueError, match="kind"):
+        make_net("dropout")
+
+
+def test_smoothness_probe_leaves_the_network_alone_and_lr_sweep():
+    from bn_teach import landscape
+    from bn_teach.digits import load_digits_split
+
+    xtr, ytr, _, _ = load_digits_split()
+    net = landscape.make_net("bn", hidden=(8,))
+    before = [p.copy() for p in (getattr(m, n) for m, n in net.parameters())]
+    r, b = landscape.smoothness_probe(net, xtr[:32], ytr[:32], (0.1, 0.2))
+    assert r >= 0 and b >= 0
+    for p0, (m, n) in zip(before, net.parameters()):
+        np.testing.assert_array_equal(p0, getattr(m, n))
+    acc, best = landscape.max_stable_lr(lrs=(0.1, 1000.0), steps=30)
+    assert best["bn"] == 0.1
+    assert np.isnan(acc["plain"][1]) or acc["plain"][1] < 0.5
+
+
+def test_noise_explorer_sweeps():
+    from bn_teach import landscape
+
+    sweep = landscape.strength_sweep(strengths=(0.0, 2.0), steps=60)
+    runs = landscape.noisy_bn_experiment(steps=60)
+    assert all(err is None for _, _, err in landscape.noise_explorer(sweep, runs).sweep())
