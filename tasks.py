@@ -10,6 +10,7 @@ Only the Python standard library is used here, so it runs on a fresh machine (Li
 """
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,20 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bn-teach-installed"
 
 
+def lesson_env(**extra):
+    """The environment every task runs in. The lessons' stored outputs were computed with OpenBLAS's Haswell
+    kernels (NumPy's wheels); other kernels (e.g. AVX-512 ones, chosen automatically on newer CPUs) round sums in
+    another order, and a training run amplifies the last digit into a different printed accuracy. Pinning the
+    kernel on x86-64 makes every run, here and in CI, reproduce the stored outputs digit for digit."""
+    env = dict(os.environ, **extra)
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        env.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    return env
+
+
 def run(*cmd, **kw):
     print("+", " ".join(str(c) for c in cmd), flush=True)
+    kw.setdefault("env", lesson_env())
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, **kw).returncode
 
 
@@ -46,8 +59,7 @@ def lab(*args):
 
 
 def test(*args):
-    env = dict(os.environ, MPLBACKEND="Agg")
-    return setup() or run(PY, "-m", "pytest", *args, env=env)
+    return setup() or run(PY, "-m", "pytest", *args, env=lesson_env(MPLBACKEND="Agg"))
 
 
 def html(*args):

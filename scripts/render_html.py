@@ -44,7 +44,7 @@ def render(out):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(body, encoding="utf-8")
         links.append((rel.as_posix(), title(nb, path.stem)))
-        print(f"wrote {target.relative_to(ROOT)}")
+        print(f"wrote {target}")
     items = "\n".join(f'<li><a href="{html.escape(h)}">{html.escape(t)}</a></li>' for h, t in links)
     (out / "index.html").write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>bn-teach lessons</title></head>"
