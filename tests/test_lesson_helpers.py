@@ -176,3 +176,23 @@ def test_noise_explorer_sweeps():
     sweep = landscape.strength_sweep(strengths=(0.0, 2.0), steps=60)
     runs = landscape.noisy_bn_experiment(steps=60)
     assert all(err is None for _, _, err in landscape.noise_explorer(sweep, runs).sweep())
+
+
+def test_live_figure_is_laid_out_once_then_keeps_its_layout():
+    from bn_teach.plots import new_figure
+
+    fig, ax = new_figure(figsize=(6, 3), layout="constrained")  # as under the lesson style
+    before = ax.get_position().bounds  # the default subplot box, before any layout ran
+    _ = ax.set(xlabel="x", ylabel="y", title="t")
+    from bn_teach.widgets import Live
+    import ipywidgets as widgets
+
+    live = Live(fig, lambda n: ax.set_title(f"n = {n}") and None, n=widgets.IntSlider(value=1, min=1, max=5))
+    laid_out = ax.get_position().bounds
+    assert laid_out != before, "constrained layout did not run for the first state"
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    live.set(n=5)
+    fig.canvas.draw()
+    assert ax.get_position().bounds == laid_out
