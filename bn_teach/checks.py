@@ -271,10 +271,17 @@ def _finish(report, n_cases, n_ok, what="cases"):
     return report
 
 
-def _inputs_unchanged(report, label, originals, passed):
-    if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(originals, passed)):
+def _run_case(report, fn, label, arrays, *rest):
+    """fn(*copies of arrays, *rest): its value, or _Failure (already reported) if it raised. Reports a student
+    function that modified its input arrays in place."""
+    copies = [a.copy() for a in arrays]
+    value = _call(fn, *copies, *rest)
+    if isinstance(value, _Failure):
+        _report_failure(report, value, label)
+    elif any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(arrays, copies)):
         report.lines.append(f"✗ {label}: an input array was modified")
         report.add("input_modified")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -346,12 +353,9 @@ def check_forward(bn_forward):
     cases = _forward_cases()
     n_ok = 0
     for label, x, gamma, beta, eps in cases:
-        args = (x.copy(), gamma.copy(), beta.copy(), eps)
-        value = _call(bn_forward, *args)
+        value = _run_case(report, bn_forward, label, (x, gamma, beta), eps)
         if isinstance(value, _Failure):
-            _report_failure(report, value, label)
             continue
-        _inputs_unchanged(report, label, (x, gamma, beta), args[:3])
         out = _as_array(value, "out", x.shape, x.dtype, report, label)
         if out is None:
             continue
@@ -411,12 +415,9 @@ def check_running_stats(bn_forward_full):
     for label, mode, x, gamma, beta, run_mean, run_var, momentum in cases:
         bn_param = {"mode": mode, "eps": eps, "momentum": momentum,
                     "running_mean": run_mean.copy(), "running_var": run_var.copy()}
-        args = (x.copy(), gamma.copy(), beta.copy(), bn_param)
-        value = _call(bn_forward_full, *args)
+        value = _run_case(report, bn_forward_full, label, (x, gamma, beta), bn_param)
         if isinstance(value, _Failure):
-            _report_failure(report, value, label)
             continue
-        _inputs_unchanged(report, label, (x, gamma, beta), args[:3])
         out = _as_array(value, "out", x.shape, x.dtype, report, label)
         new_mean = _as_array(bn_param.get("running_mean"), "bn_param['running_mean']", run_mean.shape,
                              np.float64, report, label)
@@ -540,12 +541,9 @@ def check_backward(bn_backward):
     cases = _backward_cases()
     n_ok = 0
     for label, dout, x, gamma, eps in cases:
-        args = (dout.copy(), x.copy(), gamma.copy(), eps)
-        value = _call(bn_backward, *args)
+        value = _run_case(report, bn_backward, label, (dout, x, gamma), eps)
         if isinstance(value, _Failure):
-            _report_failure(report, value, label)
             continue
-        _inputs_unchanged(report, label, (dout, x, gamma), args[:3])
         if value is None:
             report.add("returned_none")
             continue

@@ -59,12 +59,12 @@ def bias_explorer(sweep):
                                                               description="bias"))
 
 
-class BatchNormInputRecorder:
+class BatchNormInputRecorder(Recorder):
     """Records the per-channel batch mean and std of the *input* of every BatchNorm layer at every `every`-th
     step (what the BN layer receives from the Linear layer before it, before normalizing it)."""
 
     def __init__(self, every=10):
-        self.every, self.steps, self._mean, self._std = every, [], [], []
+        super().__init__(every=every)
 
     def __call__(self, step, model):
         if step % self.every:
@@ -76,14 +76,6 @@ class BatchNormInputRecorder:
         for k, (mean, var) in enumerate(stats):
             self._mean[k].append(mean)
             self._std[k].append(np.sqrt(var))
-
-    @property
-    def mean(self):
-        return [np.array(m) for m in self._mean]
-
-    @property
-    def std(self):
-        return [np.array(s) for s in self._std]
 
 
 def internal_shift(data, hidden=(64, 64), steps=600, seed=0, every=10):
