@@ -3,7 +3,7 @@
     python benchmarks/bench_lessons.py [notebooks/02_inside_batchnorm.ipynb ...]
 
 For each lesson: wall-clock seconds for a clean top-to-bottom run, the number of live figures it builds, and the
-worst update + full synchronous redraw (ms) over every control's min, middle and max value
+worst update + full synchronous redraw (ms; best of 3 per setting) over every control's min, middle and max value
 (`bn_teach.widgets.Live.time_updates`). Targets (issue 7): all lessons together <= 60 s; every update <= 100 ms.
 """
 import json

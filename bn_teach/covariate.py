@@ -5,6 +5,7 @@ import numpy as np
 
 from .cats import COLORS, NOT_BLACK, Standardizer, make_cats, make_split
 from .network import MLP
+from .parallel import run_all
 from .plots import PALETTE, PLAIN, WITH_BN, new_figure
 from .shift import evaluate
 from .training import Recorder, train
@@ -19,20 +20,23 @@ def severity_sweep(severities=SEVERITIES, n_train=2500, steps=1000, seed=0):
 
     Returns {severity: (overall accuracy, {colour: accuracy of cats}, {colour: accuracy of dogs})}.
     """
+    jobs = [dict(severity=s, n_train=n_train, steps=steps, seed=seed) for s in severities]
+    return dict(zip(severities, run_all(_severity_run, jobs)))
+
+
+def _severity_run(severity, n_train, steps, seed):
+    """One run of `severity_sweep`."""
     test = make_split("test_colors")
-    out = {}
-    for s in severities:
-        data = make_cats(n_train, cat_colors="black", dog_colors=NOT_BLACK, severity=s, seed=1)
-        data.images = np.rint(data.images * np.float32(255)) / np.float32(255)
-        st = Standardizer().fit(data.flatten())
-        model = MLP(data.flatten().shape[1], [64], 2, seed=seed)
-        train(model, st.transform(data.flatten()), data.labels, steps=steps, batch_size=64, lr=0.02, momentum=0.9,
-              seed=seed, eval_every=steps)
-        overall, _, groups = evaluate(model, st.transform(test.flatten()), test)
-        cats = {c: groups[("cat", c)] for c in COLORS}
-        dogs = {c: groups[("dog", c)] for c in COLORS}
-        out[s] = (overall, cats, dogs)
-    return out
+    data = make_cats(n_train, cat_colors="black", dog_colors=NOT_BLACK, severity=severity, seed=1)
+    data.images = np.rint(data.images * np.float32(255)) / np.float32(255)
+    st = Standardizer().fit(data.flatten())
+    model = MLP(data.flatten().shape[1], [64], 2, seed=seed)
+    train(model, st.transform(data.flatten()), data.labels, steps=steps, batch_size=64, lr=0.02, momentum=0.9,
+          seed=seed, eval_every=steps)
+    overall, _, groups = evaluate(model, st.transform(test.flatten()), test)
+    cats = {c: groups[("cat", c)] for c in COLORS}
+    dogs = {c: groups[("dog", c)] for c in COLORS}
+    return overall, cats, dogs
 
 
 def bias_explorer(sweep):

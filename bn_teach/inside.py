@@ -109,8 +109,7 @@ def batch_explorer(seed=0):
         x = pools[distribution][:batch_size]
         set_histogram(bars_in, x, bins_in)
         if batch_size < 2:
-            for bar in bars_out:
-                bar.set_height(0)
+            set_histogram(bars_out, [], bins_out)
             raise ValueError("batch size 1: a single value has no spread, so BatchNorm cannot normalize it in "
                              "training mode (PyTorch refuses it too). Use 2 or more, or eval mode.")
         s = bn_step_by_step(x, gamma, beta)

@@ -7,6 +7,7 @@ import numpy as np
 from .digits import load_digits_split
 from .layers import BatchNorm, Module
 from .network import MLP, softmax_cross_entropy
+from .parallel import run_all
 from .plots import PALETTE, PLAIN, WITH_BN, new_figure
 from .training import Recorder, train
 
@@ -67,15 +68,19 @@ def make_net(kind, seed=0, strength=1.0, activation="relu", hidden=(100, 100, 10
 def noisy_bn_experiment(steps=1500, lr=0.1, strength=1.0, seed=0, activation="relu"):
     """Train the plain, BN and noisy-BN networks on the digits (same seed, batches and SGD); returns
     {kind: (History, Recorder)} where the recorder holds every nonlinearity's input over training."""
+    kinds = ("plain", "bn", "noisy bn")
+    jobs = [dict(kind=kind, strength=strength, steps=steps, lr=lr, seed=seed, activation=activation) for kind in kinds]
+    return dict(zip(kinds, run_all(_recorded_run, jobs)))
+
+
+def _recorded_run(kind, strength, steps, lr, seed, activation="relu"):
+    """(History, Recorder) of one network of `make_net`, trained with momentum and recorded every 10 steps."""
     xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    out = {}
-    for kind in ("plain", "bn", "noisy bn"):
-        net = make_net(kind, seed=seed, strength=strength, activation=activation)
-        rec = Recorder(every=10)
-        hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, momentum=0.9, seed=seed,
-                     eval_every=50, recorder=rec)
-        out[kind] = (hist, rec)
-    return out
+    net = make_net(kind, seed=seed, strength=strength, activation=activation)
+    rec = Recorder(every=10)
+    hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, momentum=0.9, seed=seed,
+                 eval_every=50, recorder=rec)
+    return hist, rec
 
 
 def distribution_jitter(rec, layer=-1):
@@ -154,17 +159,23 @@ def landscape_experiment(steps=600, probe_every=50, lr=0.1, step_sizes=(0.05, 0.
 def max_stable_lr(lrs=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0), steps=300, seed=0, threshold=0.5):
     """Test accuracy after `steps` SGD steps (no momentum) for each learning rate, plain and BN ReLU networks;
     and the largest learning rate whose accuracy reaches `threshold`. Returns ({kind: [acc...]}, {kind: lr})."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    acc, best = {}, {}
-    for kind in ("plain", "bn"):
-        acc[kind] = []
-        for lr in lrs:
-            h = train(make_net(kind, seed=seed), xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, seed=seed,
-                      eval_every=steps)
-            acc[kind].append(float("nan") if h.diverged else h.test_acc[-1])
+    kinds = ("plain", "bn")
+    runs = iter(run_all(_plain_sgd_accuracy, [dict(kind=kind, lr=lr, steps=steps, seed=seed)
+                                              for kind in kinds for lr in lrs]))
+    acc = {kind: [next(runs) for _ in lrs] for kind in kinds}
+    best = {}
+    for kind in kinds:
         ok = [lr for lr, a in zip(lrs, acc[kind]) if a >= threshold]
         best[kind] = max(ok) if ok else None
     return acc, best
+
+
+def _plain_sgd_accuracy(kind, lr, steps, seed):
+    """Final test accuracy (NaN if diverged) of one run of `max_stable_lr`."""
+    xtr, ytr, xte, yte = load_digits_split(seed=seed)
+    h = train(make_net(kind, seed=seed), xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, seed=seed,
+              eval_every=steps)
+    return float("nan") if h.diverged else h.test_acc[-1]
 
 
 def plot_noisy_bn(runs):
@@ -197,15 +208,8 @@ def plot_landscape(res):
 
 def strength_sweep(strengths=(0.0, 0.5, 1.0, 1.5, 2.0), steps=1000, lr=0.1, seed=0):
     """Noisy-BN networks trained with each noise strength (0 is plain BN). Returns {strength: (History, Recorder)}."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    out = {}
-    for s in strengths:
-        rec = Recorder(every=10)
-        net = make_net("noisy bn", seed=seed, strength=s)
-        hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, momentum=0.9, seed=seed,
-                     eval_every=50, recorder=rec)
-        out[s] = (hist, rec)
-    return out
+    jobs = [dict(kind="noisy bn", strength=s, steps=steps, lr=lr, seed=seed) for s in strengths]
+    return dict(zip(strengths, run_all(_recorded_run, jobs)))
 
 
 def noise_explorer(sweep, reference):

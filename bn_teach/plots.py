@@ -75,15 +75,15 @@ def show(fig):
 
 
 def histogram_bars(ax, bins, color, label=None, alpha=0.6):
-    """Empty histogram bars on fixed bins, to be filled by `set_histogram` (fast in-place redraws)."""
-    centers = (bins[:-1] + bins[1:]) / 2
-    return ax.bar(centers, np.zeros_like(centers), width=np.diff(bins), color=color, alpha=alpha, label=label)
+    """An empty histogram on fixed bins, to be filled by `set_histogram`: one filled step outline (a single
+    path, so a redraw costs one draw call instead of one per bar)."""
+    return ax.stairs(np.zeros(len(bins) - 1), bins, fill=True, color=color, alpha=alpha, label=label)
 
 
 def set_histogram(bars, values, bins):
-    """Set the heights of `histogram_bars` to the density histogram of values (values outside bins are dropped)."""
+    """Set a `histogram_bars` to the density histogram of values (values outside bins are dropped; no values:
+    an empty histogram). Returns the heights."""
     counts, _ = np.histogram(values, bins=bins)
     heights = counts / max(len(values), 1) / np.diff(bins)
-    for bar, h in zip(bars, heights):
-        bar.set_height(h)
+    bars.set_data(heights)
     return heights

@@ -5,6 +5,7 @@ import numpy as np
 
 from .digits import load_digits_split
 from .network import MLP
+from .parallel import run_all
 from .plots import PALETTE, PLAIN, WITH_BN, new_figure
 from .training import train
 from .widgets import Live
@@ -45,19 +46,21 @@ def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORMS, samples=16000, lr=0.01
     Returns {(norm, batch_size): {"test": eval-mode test accuracy, "train_mode": test accuracy in train mode on
     test batches of the same size (BatchNorm only; the others do not depend on the mode)}}.
     """
+    keys = [(norm, b) for b in batch_sizes for norm in norms]
+    jobs = [dict(norm=norm, batch_size=b, steps=max(samples // b, 60), lr=lr, seed=seed) for norm, b in keys]
+    return dict(zip(keys, run_all(_batch_size_run, jobs)))
+
+
+def _batch_size_run(norm, batch_size, steps, lr, seed):
+    """One cell of `batch_size_grid`."""
     xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    out = {}
-    for b in batch_sizes:
-        steps = max(samples // b, 60)
-        for norm in norms:
-            net = MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4)
-            hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=b, lr=lr, momentum=0.9, seed=seed,
-                         eval_every=steps)
-            res = {"test": float("nan") if hist.diverged else hist.test_acc[-1]}
-            if norm == "batch":
-                res["train_mode"] = train_mode_accuracy(net, xte, yte, b)
-            out[norm, b] = res
-    return out
+    net = MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4)
+    hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, momentum=0.9, seed=seed,
+                 eval_every=steps)
+    res = {"test": float("nan") if hist.diverged else hist.test_acc[-1]}
+    if norm == "batch":
+        res["train_mode"] = train_mode_accuracy(net, xte, yte, batch_size)
+    return res
 
 
 def train_mode_accuracy(net, x, y, batch_size):
@@ -72,19 +75,24 @@ def train_mode_accuracy(net, x, y, batch_size):
 def generalization_gap(n_train=200, batch_sizes=(8, 32, 128), seeds=(0, 1, 2), steps=1500):
     """Train accuracy minus test accuracy, without and with BN, on a small digits training set (n_train images),
     averaged over seeds. Returns {(norm, batch_size): (train acc, test acc, gap)}."""
+    keys = [(norm, b) for norm in (None, "batch") for b in batch_sizes]
+    jobs = [dict(norm=norm, batch_size=b, seed=seed, n_train=n_train, steps=steps) for norm, b in keys
+            for seed in seeds]
+    runs = iter(run_all(_gap_run, jobs))
     out = {}
-    for norm in (None, "batch"):
-        for b in batch_sizes:
-            tr, te = [], []
-            for seed in seeds:
-                xtr, ytr, xte, yte = load_digits_split(seed=seed)
-                net = MLP(64, [64, 64], 10, norm=norm, seed=seed)
-                h = train(net, xtr[:n_train], ytr[:n_train], xte, yte, steps=steps, batch_size=b, lr=0.05,
-                          momentum=0.9, seed=seed, eval_every=steps)
-                tr.append(h.train_acc[-1])
-                te.append(h.test_acc[-1])
-            out[norm, b] = (float(np.mean(tr)), float(np.mean(te)), float(np.mean(tr) - np.mean(te)))
+    for key in keys:
+        tr, te = zip(*[next(runs) for _ in seeds])
+        out[key] = (float(np.mean(tr)), float(np.mean(te)), float(np.mean(tr) - np.mean(te)))
     return out
+
+
+def _gap_run(norm, batch_size, seed, n_train, steps):
+    """(train accuracy, test accuracy) of one run of `generalization_gap`."""
+    xtr, ytr, xte, yte = load_digits_split(seed=seed)
+    net = MLP(64, [64, 64], 10, norm=norm, seed=seed)
+    h = train(net, xtr[:n_train], ytr[:n_train], xte, yte, steps=steps, batch_size=batch_size, lr=0.05,
+              momentum=0.9, seed=seed, eval_every=steps)
+    return h.train_acc[-1], h.test_acc[-1]
 
 
 def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORMS):

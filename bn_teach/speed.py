@@ -7,6 +7,7 @@ import numpy as np
 
 from .digits import load_digits_split
 from .network import MLP
+from .parallel import run_all
 from .plots import PLAIN, WITH_BN, new_figure
 from .training import Recorder, train
 from .widgets import Live
@@ -35,15 +36,20 @@ def lr_sweep(lrs=(0.1, 0.5, 2.0, 8.0, 32.0), steps=400, batch_size=60, seed=0):
 
     Returns {"plain": [...], "bn": [...]} (NaN where training diverged) and the histories.
     """
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    acc, hists = {"plain": [], "bn": []}, {}
-    for name, norm in (("plain", None), ("bn", "batch")):
-        for lr in lrs:
-            net = MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
-            h = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, seed=seed, eval_every=steps)
-            acc[name].append(float("nan") if h.diverged else h.test_acc[-1])
-            hists[name, lr] = h
+    keys = [(name, lr) for name in ("plain", "bn") for lr in lrs]
+    jobs = [dict(norm=None if name == "plain" else "batch", lr=lr, steps=steps, batch_size=batch_size, seed=seed)
+            for name, lr in keys]
+    hists = dict(zip(keys, run_all(_lr_run, jobs)))
+    acc = {name: [float("nan") if hists[name, lr].diverged else hists[name, lr].test_acc[-1] for lr in lrs]
+           for name in ("plain", "bn")}
     return acc, hists
+
+
+def _lr_run(norm, lr, steps, batch_size, seed):
+    """One run of `lr_sweep`."""
+    xtr, ytr, xte, yte = load_digits_split(seed=seed)
+    net = MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
+    return train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, seed=seed, eval_every=steps)
 
 
 def train_grid(steps=100, width=32, seed=0, grid=GRID):
@@ -51,15 +57,19 @@ def train_grid(steps=100, width=32, seed=0, grid=GRID):
 
     Returns {(lr, init_scale, depth, batch_size, bn): History}; every run evaluates every 10 steps.
     """
+    keys = [(lr, scale, depth, bs, bn) for lr, scale, depth, bs in
+            itertools.product(grid["lr"], grid["init_scale"], grid["depth"], grid["batch_size"]) for bn in (False, True)]
+    jobs = [dict(lr=lr, scale=scale, depth=depth, bs=bs, bn=bn, steps=steps, width=width, seed=seed)
+            for lr, scale, depth, bs, bn in keys]
+    return dict(zip(keys, run_all(_grid_run, jobs)))
+
+
+def _grid_run(lr, scale, depth, bs, bn, steps, width, seed):
+    """One run of `train_grid`."""
     xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    results = {}
-    for lr, scale, depth, bs in itertools.product(grid["lr"], grid["init_scale"], grid["depth"], grid["batch_size"]):
-        for bn in (False, True):
-            net = MLP(64, [width] * depth, 10, activation="sigmoid", norm="batch" if bn else None,
-                      init_scale=scale, seed=seed)
-            results[lr, scale, depth, bs, bn] = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=bs, lr=lr,
-                                                      seed=seed, eval_every=10, eval_train_size=300)
-    return results
+    net = MLP(64, [width] * depth, 10, activation="sigmoid", norm="batch" if bn else None, init_scale=scale, seed=seed)
+    return train(net, xtr, ytr, xte, yte, steps=steps, batch_size=bs, lr=lr, seed=seed, eval_every=10,
+                 eval_train_size=300)
 
 
 def _curve(hist):
