@@ -1,19 +1,23 @@
 """bn-teach: batch normalization you can see and measure. An exact NumPy BatchNorm, a tiny MLP toolkit,
-the "black cats" dataset, and helpers that keep the lessons short."""
+the "black cats" dataset, and helpers that keep the lessons short.
+
+The core (what a student may read beside the lessons, and a teacher may reuse): `layers`, `network`, `training`,
+`runs`, the datasets `cats`, `digits` and `samples`, `plots`, `widgets`, `parallel`, `validation`.
+One module per lesson in `bn_teach.lessons`; the exercise checkers in `bn_teach.exercises`.
+"""
 from .layers import (BatchNorm, GroupNorm, LayerNorm, Linear, Module, ReLU, Sigmoid, Tanh, batchnorm_backward,
                      batchnorm_eval_forward, batchnorm_forward, groupnorm_backward, groupnorm_forward,
-                     layernorm_backward, layernorm_forward)
+                     layernorm_backward, layernorm_forward, running_stats_update)
 from .cats import CatsData, load_split, make_cats, make_split
 from .network import MLP, Sequential, softmax_cross_entropy
-from .shift import adabn, shift_experiment
-from .training import SGD, History, Recorder, accuracy, train
+from .training import SGD, BatchNormInputRecorder, History, Recorder, accuracy, adabn, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BatchNorm", "GroupNorm", "LayerNorm", "Linear", "Module", "ReLU", "Sigmoid", "Tanh",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_eval_forward", "layernorm_forward",
-    "layernorm_backward", "groupnorm_forward", "groupnorm_backward",
-    "MLP", "Sequential", "softmax_cross_entropy", "SGD", "History", "Recorder", "accuracy", "train",
-    "CatsData", "make_cats", "make_split", "load_split", "adabn", "shift_experiment",
+    "layernorm_backward", "groupnorm_forward", "groupnorm_backward", "running_stats_update",
+    "MLP", "Sequential", "softmax_cross_entropy", "SGD", "History", "Recorder", "BatchNormInputRecorder",
+    "accuracy", "train", "adabn", "CatsData", "make_cats", "make_split", "load_split",
 ]

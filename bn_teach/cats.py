@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-COLORS = ("black", "grey", "white", "ginger", "brown")
+FUR_COLORS = ("black", "grey", "white", "ginger", "brown")
 FUR_RGB = np.array([
     [0.10, 0.09, 0.10],  # black
     [0.52, 0.52, 0.55],  # grey
@@ -75,7 +75,7 @@ class CatsData:
         """{(label name, colour): number of images} for every combination present."""
         out = {}
         for lab in (1, 0):
-            for c in COLORS:
+            for c in FUR_COLORS:
                 k = int(np.count_nonzero((self.labels == lab) & (self.colors == c)))
                 if k:
                     out[(LABELS[lab], c)] = k
@@ -87,9 +87,9 @@ class CatsData:
 
 
 def _color_weights(spec, name):
-    """Probability vector over COLORS from None (all equally), a colour name, a list of names, or {name: weight}."""
+    """Probability vector over FUR_COLORS from None (all equally), a colour name, a list of names, or {name: weight}."""
     if spec is None:
-        return np.full(len(COLORS), 1.0 / len(COLORS))
+        return np.full(len(FUR_COLORS), 1.0 / len(FUR_COLORS))
     if isinstance(spec, str):
         spec = [spec]
     if isinstance(spec, dict):
@@ -100,14 +100,14 @@ def _color_weights(spec, name):
         except TypeError:
             raise TypeError(f"{name} must be None, a colour name, a list of colour names or a dict "
                             f"{{colour: weight}}, got {type(spec).__name__}") from None
-    w = np.zeros(len(COLORS))
+    w = np.zeros(len(FUR_COLORS))
     for c, weight in items:
-        if c not in COLORS:
-            raise ValueError(f"{name}: unknown colour {c!r}; expected one of {', '.join(COLORS)}")
+        if c not in FUR_COLORS:
+            raise ValueError(f"{name}: unknown colour {c!r}; expected one of {', '.join(FUR_COLORS)}")
         if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not np.isfinite(weight) \
                 or weight < 0:
             raise ValueError(f"{name}: the weight of {c!r} must be a finite number >= 0, got {weight!r}")
-        w[COLORS.index(c)] += weight
+        w[FUR_COLORS.index(c)] += weight
     if w.sum() <= 0:
         raise ValueError(f"{name} is empty: give at least one colour with a positive weight (got {spec!r})")
     return w / w.sum()
@@ -229,7 +229,7 @@ def make_cats(n, *, cat_colors=None, dog_colors=None, lighting=0.0, severity=1.0
     ----------
     n : int >= 0, number of images.
     cat_colors, dog_colors : which fur colours each class may have, and in what proportions: None (all of
-        COLORS equally), a colour name, a list of names (equally likely) or a dict {name: weight}.
+        FUR_COLORS equally), a colour name, a list of names (equally likely) or a dict {name: weight}.
     lighting : float in [-1, 1], a global change of every image, x -> a * x + b with
         a = 1 - 0.6 * |lighting| * severity, and b = 0 (lighting < 0, dimmer) or b = 1 - a (lighting > 0,
         washed out). Images stay in [0, 1] without clipping.
@@ -250,7 +250,7 @@ def make_cats(n, *, cat_colors=None, dog_colors=None, lighting=0.0, severity=1.0
     severity = _check_fraction(severity, "severity")
     lighting = _check_fraction(lighting, "lighting", -1.0, 1.0)
     cat_fraction = _check_fraction(cat_fraction, "cat_fraction")
-    uniform = np.full(len(COLORS), 1.0 / len(COLORS))
+    uniform = np.full(len(FUR_COLORS), 1.0 / len(FUR_COLORS))
     probs = [(1.0 - severity) * uniform + severity * _color_weights(spec, name)
              for spec, name in ((dog_colors, "dog_colors"), (cat_colors, "cat_colors"))]
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -264,7 +264,7 @@ def make_cats(n, *, cat_colors=None, dog_colors=None, lighting=0.0, severity=1.0
     for lab in (0, 1):
         cdf = np.cumsum(probs[lab])
         cdf /= cdf[-1]
-        idx = np.minimum(np.searchsorted(cdf, u_color, side="right"), len(COLORS) - 1)
+        idx = np.minimum(np.searchsorted(cdf, u_color, side="right"), len(FUR_COLORS) - 1)
         color[label == lab] = idx[label == lab]
     fur = np.clip(FUR_RGB[color] + rng.normal(0.0, 0.025, (n, 3)), 0.0, 1.0)
     luminance = fur @ np.array([0.299, 0.587, 0.114])
@@ -291,7 +291,7 @@ def make_cats(n, *, cat_colors=None, dog_colors=None, lighting=0.0, severity=1.0
             np.minimum(images, 1.0, out=images)  # float32 rounding of a * 1 + (1 - a)
     info = dict(n=n, cat_colors=_spec_repr(cat_colors), dog_colors=_spec_repr(dog_colors), lighting=lighting,
                 severity=severity, cat_fraction=cat_fraction, size=int(size), seed=int(seed))
-    return CatsData(images, label, np.array(COLORS)[color], masks, info)
+    return CatsData(images, label, np.array(FUR_COLORS)[color], masks, info)
 
 
 def _hsv(h, s, v):
@@ -306,8 +306,8 @@ def _spec_repr(spec):
         return spec
     if isinstance(spec, dict):
         return {str(c): float(w) for c, w in spec.items()}
-    if isinstance(spec, (set, frozenset)):  # no order of its own: use COLORS'
-        return [c for c in COLORS if c in spec]
+    if isinstance(spec, (set, frozenset)):  # no order of its own: use FUR_COLORS'
+        return [c for c in FUR_COLORS if c in spec]
     return [str(c) for c in spec]
 
 
@@ -420,12 +420,12 @@ SPLITS = {
 
 
 def color_index(colors):
-    """Indices into COLORS of an array of colour names."""
+    """Indices into FUR_COLORS of an array of colour names."""
     colors = np.asarray(colors)
-    index = np.argmax(colors[:, None] == np.array(COLORS)[None, :], axis=1)
-    unknown = ~np.isin(colors, COLORS)
+    index = np.argmax(colors[:, None] == np.array(FUR_COLORS)[None, :], axis=1)
+    unknown = ~np.isin(colors, FUR_COLORS)
     if unknown.any():
-        raise ValueError(f"unknown colour {colors[unknown][0]!r}; expected one of {', '.join(COLORS)}")
+        raise ValueError(f"unknown colour {colors[unknown][0]!r}; expected one of {', '.join(FUR_COLORS)}")
     return index
 
 
@@ -450,7 +450,7 @@ def to_arrays(data):
         "labels": data.labels.astype(np.uint8),
         "colors": color_index(data.colors).astype(np.uint8),
         "masks": data.masks.astype(bool),
-        "color_names": np.array(COLORS),
+        "color_names": np.array(FUR_COLORS),
         "info": np.array(json.dumps(data.info, sort_keys=True)),
     }
 
@@ -505,12 +505,12 @@ def plot_preview(splits, per_cell=3):
 
     rows = [(name, lab) for name in splits for lab in (1, 0)]
     with plt.ioff():
-        fig, axes = plt.subplots(len(rows), len(COLORS), figsize=(1.9 * len(COLORS), 0.78 * len(rows) + 0.5),
+        fig, axes = plt.subplots(len(rows), len(FUR_COLORS), figsize=(1.9 * len(FUR_COLORS), 0.78 * len(rows) + 0.5),
                                  squeeze=False, layout="constrained")
     fig.get_layout_engine().set(w_pad=0.02, h_pad=0.02, wspace=0.02, hspace=0.02)
     for r, (name, lab) in enumerate(rows):
         data = splits[name]
-        for c, color in enumerate(COLORS):
+        for c, color in enumerate(FUR_COLORS):
             ax = axes[r, c]
             ax.set_xticks([])
             ax.set_yticks([])

@@ -13,20 +13,22 @@ The normalization layers are thin classes over a functional core that a lesson c
 """
 import numpy as np
 
-from ._checks import as_float_array, check_eps, check_finite, check_momentum, check_positive_int
+from .validation import as_float_array, check_eps, check_finite, check_momentum, check_positive_int
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # functional core
 
 
-def _channel_axes(ndim):
-    """Axes that BatchNorm reduces over: the batch axis and every spatial axis, not the channel axis 1."""
+def channel_axes(ndim):
+    """Axes that BatchNorm reduces over for an input of `ndim` dimensions, (N, C) or (N, C, *spatial): the
+    batch axis 0 and every spatial axis, never the channel axis 1. channel_axes(4) == (0, 2, 3)."""
     return (0,) + tuple(range(2, ndim))
 
 
-def _per_channel(v, ndim):
-    """View a (C,) vector so that it broadcasts against an (N, C, ...) array."""
+def per_channel(v, ndim):
+    """View a per-channel vector v, shape (C,), as (1, C, 1, ...) so that it broadcasts against an input of
+    `ndim` dimensions, (N, C, *spatial)."""
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
@@ -44,18 +46,18 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     cache["xc"] = x - mean (centred input) and cache["inv_std"] = 1 / sqrt(var + eps), so xhat = xc * inv_std;
     cache["mean"] and cache["var"] are the batch statistics, shape (C,).
     """
-    axes = _channel_axes(x.ndim)
+    axes = channel_axes(x.ndim)
     m = x.size // x.shape[1]
     if x.ndim == 2:  # sums over the batch as matrix-vector products: one read of x each
         mean = (np.ones(m, x.dtype) @ x) / m
     else:
         mean = np.add.reduce(x, axis=axes) / m
-    xc = x - _per_channel(mean, x.ndim)  # centred first: two passes, so no E[x^2] - E[x]^2 cancellation
+    xc = x - per_channel(mean, x.ndim)  # centred first: two passes, so no E[x^2] - E[x]^2 cancellation
     var = _sum_of_products(xc, xc) / m
     inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
     g = gamma.astype(x.dtype, copy=False)
-    out = xc * _per_channel(g * inv_std, x.ndim)  # = gamma * xhat, without storing xhat
-    out += _per_channel(beta.astype(x.dtype, copy=False), x.ndim)
+    out = xc * per_channel(g * inv_std, x.ndim)  # = gamma * xhat, without storing xhat
+    out += per_channel(beta.astype(x.dtype, copy=False), x.ndim)
     cache = {"xc": xc, "inv_std": inv_std, "gamma": g, "m": m, "mean": mean, "var": var}
     return out, cache
 
@@ -84,68 +86,51 @@ def batchnorm_backward(dout, cache):
     if nd == 2:
         dbeta = np.ones(dout.shape[0], dout.dtype) @ dout
     else:
-        dbeta = np.add.reduce(dout, axis=_channel_axes(nd))
+        dbeta = np.add.reduce(dout, axis=channel_axes(nd))
     dgamma = _sum_of_products(dout, xc) * inv_std
     scale = g * inv_std  # dx = scale * (dout - dbeta / m) - xc * (scale * inv_std * dgamma / m)
-    dx = dout - _per_channel(dbeta / m, nd)
-    dx *= _per_channel(scale, nd)
-    dx -= xc * _per_channel(scale * inv_std * dgamma / m, nd)
+    dx = dout - per_channel(dbeta / m, nd)
+    dx *= per_channel(scale, nd)
+    dx -= xc * per_channel(scale * inv_std * dgamma / m, nd)
     return dx, dgamma, dbeta
+
+
+def running_stats_update(running_mean, running_var, mean, var, m, momentum):
+    """PyTorch's update of the running statistics after one training batch; returns new arrays, shape (C,).
+
+        running_mean' = (1 - momentum) * running_mean + momentum * mean
+        running_var'  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)
+
+    mean, var: the batch mean and *biased* variance per channel, over m values each (m = N * prod(spatial));
+    running_var stores the unbiased estimate. momentum is the weight of the new batch (PyTorch's convention).
+    """
+    return ((1.0 - momentum) * running_mean + momentum * mean,
+            (1.0 - momentum) * running_var + (momentum * m / (m - 1)) * var)
 
 
 def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
     """Eval-mode batch normalization: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
     dt = x.dtype
     inv_std = 1.0 / np.sqrt(running_var + eps)
-    scale = _per_channel((gamma * inv_std).astype(dt), x.ndim)
-    shift = _per_channel((beta - running_mean * gamma * inv_std).astype(dt), x.ndim)
+    scale = per_channel((gamma * inv_std).astype(dt), x.ndim)
+    shift = per_channel((beta - running_mean * gamma * inv_std).astype(dt), x.ndim)
     out = x * scale
     out += shift
     return out
 
 
-def layernorm_forward(x, gamma, beta, eps=1e-5):
-    """Layer normalization of x, shape (N, D): every sample is normalized over its own D features.
-
-        mean_n = sum_d x_nd / D,  var_n = sum_d (x_nd - mean_n)^2 / D
-        out    = gamma * (x - mean_n) / sqrt(var_n + eps) + beta          gamma, beta: shape (D,)
-
-    No batch statistics, so the same sample gives the same output whatever else is in the batch.
-    """
-    d = x.shape[1]
-    mean = x.mean(axis=1, keepdims=True)
-    xhat = x - mean
-    var = np.add.reduce(xhat * xhat, axis=1, keepdims=True) / d
-    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
-    xhat *= inv_std
-    g = gamma.astype(x.dtype, copy=False)
-    out = xhat * g + beta.astype(x.dtype, copy=False)
-    return out, {"xhat": xhat, "inv_std": inv_std, "gamma": g}
-
-
-def layernorm_backward(dout, cache):
-    """Gradients of layer normalization (the BatchNorm closed form, taken along each row):
-
-        dxhat = dout * gamma
-        dx    = inv_std / D * (D * dxhat - sum_d dxhat - xhat * sum_d dxhat * xhat)
-        dgamma = sum_n dout * xhat,   dbeta = sum_n dout
-    """
-    xhat, inv_std, g = cache["xhat"], cache["inv_std"], cache["gamma"]
-    d = xhat.shape[1]
-    dbeta = dout.sum(axis=0)
-    dgamma = (dout * xhat).sum(axis=0)
-    dxhat = dout * g
-    dx = (d * dxhat - dxhat.sum(axis=1, keepdims=True)
-          - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)) * (inv_std / d)
-    return dx, dgamma, dbeta
-
-
 def groupnorm_forward(x, gamma, beta, num_groups, eps=1e-5):
-    """Group normalization of x, shape (N, C) or (N, C, *spatial): per sample, channels split into
-    `num_groups` groups of C / G channels, each group normalized over its channels (and spatial positions),
-    then a per-channel affine map gamma, beta of shape (C,). G = 1 is LayerNorm over (C, *spatial);
-    G = C is InstanceNorm."""
-    n, c = x.shape[:2]
+    """Group normalization of x, shape (N, C) or (N, C, *spatial): per sample, the C channels are split into
+    `num_groups` groups of C / G channels, and each group is normalized over its k values (its channels and
+    spatial positions), then a per-channel affine map:
+
+        mean_ng = sum x / k,  var_ng = sum (x - mean_ng)^2 / k                       (within sample n, group g)
+        out     = gamma * (x - mean_ng) / sqrt(var_ng + eps) + beta                  gamma, beta: shape (C,)
+
+    G = 1 is LayerNorm over (C, *spatial); G = C is InstanceNorm. No batch statistics: a sample's output does not
+    depend on the rest of its batch. Returns out (shape and dtype of x) and a cache for `groupnorm_backward`.
+    """
+    n = x.shape[0]
     xg = x.reshape(n, num_groups, -1)
     k = xg.shape[2]
     mean = xg.mean(axis=2, keepdims=True)
@@ -154,15 +139,22 @@ def groupnorm_forward(x, gamma, beta, num_groups, eps=1e-5):
     inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
     xhat *= inv_std
     xhat = xhat.reshape(x.shape)
-    g = _per_channel(gamma.astype(x.dtype, copy=False), x.ndim)
-    out = xhat * g + _per_channel(beta.astype(x.dtype, copy=False), x.ndim)
+    g = per_channel(gamma.astype(x.dtype, copy=False), x.ndim)
+    out = xhat * g + per_channel(beta.astype(x.dtype, copy=False), x.ndim)
     return out, {"xhat": xhat, "inv_std": inv_std, "gamma": g, "groups": num_groups}
 
 
 def groupnorm_backward(dout, cache):
-    """Gradients of group normalization: the LayerNorm closed form applied within every (sample, group)."""
+    """Gradients of group normalization: BatchNorm's closed form, taken within every (sample, group) of k values.
+
+        dxhat  = dout * gamma
+        dx     = inv_std / k * (k * dxhat - sum dxhat - xhat * sum (dxhat * xhat))      (sums within the group)
+        dgamma = sum over the batch (and spatial axes) of dout * xhat,   dbeta = the same sum of dout
+
+    Returns dx (shape of dout), dgamma and dbeta (shape (C,)).
+    """
     xhat, inv_std, g, groups = cache["xhat"], cache["inv_std"], cache["gamma"], cache["groups"]
-    axes = _channel_axes(dout.ndim)
+    axes = channel_axes(dout.ndim)
     dbeta = dout.sum(axis=axes)
     dgamma = (dout * xhat).sum(axis=axes)
     n = dout.shape[0]
@@ -172,6 +164,22 @@ def groupnorm_backward(dout, cache):
     dx = (k * dxhat - dxhat.sum(axis=2, keepdims=True)
           - xh * (dxhat * xh).sum(axis=2, keepdims=True)) * (inv_std / k)
     return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    """Layer normalization of x, shape (N, D): every sample is normalized over its own D features.
+
+        mean_n = sum_d x_nd / D,  var_n = sum_d (x_nd - mean_n)^2 / D
+        out    = gamma * (x - mean_n) / sqrt(var_n + eps) + beta          gamma, beta: shape (D,)
+
+    It is group normalization with one group, and computed as such (same cache, same backward).
+    """
+    return groupnorm_forward(x, gamma, beta, 1, eps)
+
+
+def layernorm_backward(dout, cache):
+    """Gradients of layer normalization: `groupnorm_backward` with one group. Returns dx, dgamma, dbeta."""
+    return groupnorm_backward(dout, cache)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -305,10 +313,9 @@ class BatchNorm(_Norm):
     def _update_running(self, mean, var, m):
         self.num_batches_tracked += 1
         f = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-        self.running_mean *= 1.0 - f
-        self.running_mean += f * mean
-        self.running_var *= 1.0 - f
-        self.running_var += (f * m / (m - 1)) * var
+        # in place, so arrays held elsewhere (a lesson's plot) stay current
+        self.running_mean[...], self.running_var[...] = running_stats_update(
+            self.running_mean, self.running_var, mean, var, m, f)
 
     def backward(self, dy):
         """Gradient w.r.t. the input of the last forward; sets self.dgamma and self.dbeta."""
@@ -319,11 +326,11 @@ class BatchNorm(_Norm):
             x = cache[1]
             dy = self._grad_output(dy, x.shape, x.dtype)
             inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-            xhat = (x - _per_channel(self.running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
-            axes = _channel_axes(x.ndim)
+            xhat = (x - per_channel(self.running_mean, x.ndim)) * per_channel(inv_std, x.ndim)
+            axes = channel_axes(x.ndim)
             self.dgamma = (dy * xhat).sum(axis=axes)
             self.dbeta = dy.sum(axis=axes)
-            return dy * _per_channel((self.gamma * inv_std).astype(x.dtype), x.ndim)
+            return dy * per_channel((self.gamma * inv_std).astype(x.dtype), x.ndim)
         _, core, shape = cache
         dy = self._grad_output(dy, shape, core["xc"].dtype, check=False)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -347,34 +354,6 @@ class BatchNorm(_Norm):
         self.num_batches_tracked = 0
 
 
-class LayerNorm(_Norm):
-    """Layer normalization (torch.nn.LayerNorm(D)) for x of shape (N, D): statistics per sample, so it behaves
-    the same in training and eval mode and for any batch size, even 1."""
-
-    def __repr__(self):
-        return f"LayerNorm({self.num_features}, eps={self.eps:g})"
-
-    def forward(self, x):
-        """Normalize each row of x, shape (N, D)."""
-        x = self._input(x)
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"LayerNorm: x must have shape (N, {self.num_features}), got {x.shape}")
-        self._check_params()
-        check_finite(x)
-        out, cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
-        self._cache = (cache, out.shape)
-        return out
-
-    def backward(self, dy):
-        """Gradient w.r.t. the input of the last forward; sets self.dgamma and self.dbeta."""
-        if self._cache is None:
-            return self._grad_output(dy, None, None)
-        cache, shape = self._cache
-        dy = self._grad_output(dy, shape, cache["xhat"].dtype)
-        dx, self.dgamma, self.dbeta = layernorm_backward(dy, cache)
-        return dx
-
-
 class GroupNorm(_Norm):
     """Group normalization (torch.nn.GroupNorm(num_groups, num_channels)) for x of shape (N, C) or
     (N, C, *spatial). Per-sample statistics: independent of the batch, like LayerNorm."""
@@ -389,11 +368,14 @@ class GroupNorm(_Norm):
     def __repr__(self):
         return f"GroupNorm({self.num_groups}, {self.num_features}, eps={self.eps:g})"
 
+    def _check_shape(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"GroupNorm: x must have shape (N, {self.num_features}, ...), got {x.shape}")
+
     def forward(self, x):
         """Normalize x, shape (N, C) or (N, C, *spatial), within each sample's channel groups."""
         x = self._input(x)
-        if x.ndim < 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"GroupNorm: x must have shape (N, {self.num_features}, ...), got {x.shape}")
+        self._check_shape(x)
         self._check_params()
         check_finite(x)
         out, cache = groupnorm_forward(x, self.gamma, self.beta, self.num_groups, self.eps)
@@ -408,6 +390,21 @@ class GroupNorm(_Norm):
         dy = self._grad_output(dy, shape, cache["xhat"].dtype)
         dx, self.dgamma, self.dbeta = groupnorm_backward(dy, cache)
         return dx
+
+
+class LayerNorm(GroupNorm):
+    """Layer normalization (torch.nn.LayerNorm(D)) for x of shape (N, D): statistics per sample, so it behaves
+    the same in training and eval mode and for any batch size, even 1. (GroupNorm with one group.)"""
+
+    def __init__(self, num_features, eps=1e-5):
+        super().__init__(1, num_features, eps)
+
+    def __repr__(self):
+        return f"LayerNorm({self.num_features}, eps={self.eps:g})"
+
+    def _check_shape(self, x):
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"LayerNorm: x must have shape (N, {self.num_features}), got {x.shape}")
 
 
 class Linear(Module):

@@ -2,10 +2,9 @@
 nonlinearity, and the softmax cross-entropy loss."""
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int
+from .validation import as_float_array, check_positive_int
 from .layers import ACTIVATIONS, BatchNorm, GroupNorm, LayerNorm, Linear, Module
 
-NORMS = {"batch": BatchNorm, "layer": LayerNorm}
 
 
 class Sequential(Module):

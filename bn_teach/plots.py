@@ -15,13 +15,13 @@ PALETTE = {
     "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
     "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000", "grey": "#999999",
 }
-COLORS = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple", "yellow", "black")]
+COLOR_CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple", "yellow", "black")]
 # the same roles in every lesson
 PLAIN, WITH_BN, ACCENT = PALETTE["orange"], PALETTE["blue"], PALETTE["green"]
 LINESTYLES = ["-", "--", ":", "-."]
 
 LESSON_RC = {
-    "axes.prop_cycle": cycler(color=COLORS),
+    "axes.prop_cycle": cycler(color=COLOR_CYCLE),
     "figure.figsize": (8.0, 4.0),
     "figure.dpi": 80,
     "figure.facecolor": "white",  # stays legible on JupyterLab's dark theme: figures are white cards

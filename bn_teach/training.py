@@ -1,10 +1,16 @@
-"""Training: SGD with momentum, a recorder of per-layer pre-activation statistics, and a seeded train loop."""
+"""Training: SGD with momentum, recorders of per-layer statistics, a seeded train loop, and AdaBN.
+
+AdaBN (Li et al. 2016, "Revisiting Batch Normalization For Practical Domain Adaptation") keeps every weight of a
+trained network and only re-estimates each BatchNorm layer's running mean and variance on unlabeled data from
+a new distribution: `adabn(model, x_new)`.
+"""
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int
+from .validation import as_float_array, check_positive_int
+from .layers import BatchNorm
 from .network import softmax_cross_entropy
 
 
@@ -41,12 +47,14 @@ class SGD:
 
 
 class Recorder:
-    """Records, at every training step, statistics of the input to each nonlinearity (the pre-activation).
+    """Records, at every `every`-th training step, statistics of the input to each nonlinearity (the
+    pre-activation), computed on that step's training mini-batch.
 
     After training, for layer index k (0 = first hidden layer):
-        rec.mean[k], rec.std[k]   arrays (steps, width): per-unit batch mean and std of the pre-activation
-        rec.percentiles[k]        array (steps, 3): the 15th, 50th and 85th percentiles of unit `unit`
-    (the quantities of Ioffe & Szegedy 2015, Figure 1b-c).
+        rec.steps                 the recorded steps
+        rec.mean[k], rec.std[k]   arrays (records, width): per-unit batch mean and std of the pre-activation
+        rec.percentiles[k]        array (records, 3): the 15th, 50th and 85th percentiles of unit `unit`
+    (the quantities of Ioffe & Szegedy 2015, Figure 1b-c), and `rec.drift(k)` summarizes how they moved.
     """
 
     QUANTILES = (15, 50, 85)
@@ -80,6 +88,55 @@ class Recorder:
     @property
     def percentiles(self):
         return [np.array(p) for p in self._pct]
+
+    def drift(self, layer=-1, window=5):
+        """How far layer `layer`'s recorded statistics moved over training, and how much they jittered.
+
+        Returns a dict; "early" and "late" are the averages over the first and the last `window` records:
+            "mean shift"     |late - early| of each unit's batch mean, averaged over the units
+            "std change"     the same for each unit's batch std
+            "jitter"         |change of each unit's batch mean between consecutive records|, averaged over
+                             units and records
+            "median shift"   late - early (signed) of the median (50th percentile) of unit `unit`
+            "median jitter"  |change of that median between consecutive records|, averaged over records
+        (the median entries only where percentiles were recorded). The statistics are those of each recorded
+        step's own training mini-batch, so "jitter" also counts how the mix of examples changes between batches.
+        """
+        window = check_positive_int(window, "window")
+        out = {}
+        traces = {"mean": self.mean[layer], "std": self.std[layer]}
+        if self._pct:
+            traces["median"] = self.percentiles[layer][:, 1:2]
+        for name, trace in traces.items():
+            change = trace[-window:].mean(axis=0) - trace[:window].mean(axis=0)
+            jitter = float(np.mean(np.abs(np.diff(trace, axis=0))))
+            if name == "mean":
+                out["mean shift"], out["jitter"] = float(np.mean(np.abs(change))), jitter
+            elif name == "std":
+                out["std change"] = float(np.mean(np.abs(change)))
+            else:
+                out["median shift"], out["median jitter"] = float(change[0]), jitter
+        return out
+
+
+class BatchNormInputRecorder(Recorder):
+    """Records the per-channel batch mean and std of the *input* of every BatchNorm layer at every `every`-th
+    step (what the BN layer receives from the Linear layer before it, before normalizing it), on that step's
+    training mini-batch. Same attributes and `drift` as `Recorder`, without percentiles."""
+
+    def __init__(self, every=10):
+        super().__init__(every=every)
+
+    def __call__(self, step, model):
+        if step % self.every:
+            return
+        stats = [bn.batch_stats for bn in model.norms]
+        if not self._mean:
+            self._mean, self._std = [[] for _ in stats], [[] for _ in stats]
+        self.steps.append(step)
+        for k, (mean, var) in enumerate(stats):
+            self._mean[k].append(mean)
+            self._std[k].append(np.sqrt(var))
 
 
 @dataclass
@@ -122,6 +179,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
     Every `eval_every` steps (and at the end) the history records the mean training loss since the last
     evaluation, accuracy on (up to `eval_train_size` of) the training set and on the test set, and elapsed
     seconds. If the loss becomes NaN or inf the run stops and history.diverged is True, with a message.
+    `recorder`: None, a callable `recorder(step, model)` called after every step, or a list of them.
     """
     x_train = as_float_array(x_train, "x_train")
     y_train = np.asarray(y_train)
@@ -134,6 +192,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
     eval_every = check_positive_int(eval_every, "eval_every")
     if batch_size > len(x_train):
         raise ValueError(f"batch_size={batch_size} is larger than the training set ({len(x_train)} samples)")
+    recorders = [] if recorder is None else list(recorder) if isinstance(recorder, (list, tuple)) else [recorder]
     opt = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     hist = History()
@@ -163,8 +222,8 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
             opt.step()
             losses.append(loss)
             hist.step_loss.append(loss)
-            if recorder is not None:
-                recorder(step, model)
+            for record in recorders:
+                record(step, model)
             if step % eval_every == 0 or step == steps:
                 elapsed = time.perf_counter() - start
                 hist.step.append(step)
@@ -185,3 +244,35 @@ def _safe_accuracy(model, x, y):
             return accuracy(model, x, y)
         except ValueError:  # NaN weights after a huge step: eval-mode BN refuses non-finite input
             return float("nan")
+
+
+def adabn(model, x_unlabeled, batch_size=256):
+    """Re-estimate the running statistics of every BatchNorm layer of `model` on x_unlabeled (N, D); no labels,
+    no weight changes. Returns the model, in eval mode.
+
+    The statistics are reset, then x_unlabeled runs forward in training mode in consecutive batches of about
+    `batch_size` (at least 2 samples each), and each layer's running_mean and running_var become the
+    cumulative average over those batches (momentum=None, PyTorch's convention; each layer's momentum is
+    restored afterwards). Layers further in see the earlier layers normalized with batch statistics, as in training.
+    """
+    bns = [m for m in getattr(model, "layers", [model]) if isinstance(m, BatchNorm)]
+    if not bns:
+        raise ValueError("adabn: the model has no BatchNorm layer, so there are no statistics to re-estimate")
+    x = as_float_array(x_unlabeled, "x_unlabeled")
+    if x.ndim < 2 or len(x) < 2:
+        raise ValueError(f"x_unlabeled must have shape (N, ...) with N >= 2, got {x.shape}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    n_batches = max(1, min(-(-len(x) // batch_size), len(x) // 2))  # every batch holds >= 2 samples
+    momenta = [bn.momentum for bn in bns]
+    try:
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+        model.train()
+        for chunk in np.array_split(x, n_batches):
+            model.forward(chunk)
+    finally:
+        for bn, mom in zip(bns, momenta):
+            bn.momentum = mom
+    model.eval()
+    return model

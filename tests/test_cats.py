@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from bn_teach import MLP, BatchNorm
-from bn_teach.cats import (COLORS, DATA_DIR, NOT_BLACK, SPLITS, CatsData, Standardizer, array_checksums, features,
+from bn_teach.cats import (FUR_COLORS, DATA_DIR, NOT_BLACK, SPLITS, CatsData, Standardizer, array_checksums, features,
                            flatten, load_split, make_cats, make_split, plot_preview, to_arrays)
-from bn_teach.shift import adabn, evaluate, shift_experiment
+from bn_teach import adabn
+from bn_teach.lessons.l04_black_cats import evaluate, shift_experiment
 
 BIASED = dict(cat_colors="black", dog_colors=NOT_BLACK)
 STORED = ("train", "test", "test_colors", "test_lighting")
@@ -34,7 +35,7 @@ def test_shapes_dtypes_and_ranges(size):
     assert d.images.shape == (50, size, size, 3) and d.images.dtype == np.float32
     assert d.images.min() >= 0.0 and d.images.max() <= 1.0
     assert d.labels.shape == (50,) and d.labels.dtype == np.int64 and set(np.unique(d.labels)) <= {0, 1}
-    assert d.colors.shape == (50,) and set(d.colors) <= set(COLORS)
+    assert d.colors.shape == (50,) and set(d.colors) <= set(FUR_COLORS)
     assert d.masks.shape == (50, size, size) and d.masks.dtype == bool
     area = d.masks.mean(axis=(1, 2))
     assert area.min() > 0.15 and area.max() < 0.6  # an animal in every image, never filling it
@@ -69,9 +70,9 @@ def test_colour_bookkeeping():
     assert set(d.colors[d.labels == 0]) == set(NOT_BLACK)
     neutral = make_cats(4000, seed=2)
     for lab in (0, 1):
-        freq = np.array([np.mean(neutral.colors[neutral.labels == lab] == c) for c in COLORS])
+        freq = np.array([np.mean(neutral.colors[neutral.labels == lab] == c) for c in FUR_COLORS])
         np.testing.assert_allclose(freq, 0.2, atol=0.04)  # ~2000 draws each: 4 standard errors
-    assert set(neutral.counts()) == {(lab, c) for lab in ("cat", "dog") for c in COLORS}
+    assert set(neutral.counts()) == {(lab, c) for lab in ("cat", "dog") for c in FUR_COLORS}
 
 
 def test_colour_proportions_and_severity_mix():
@@ -95,10 +96,10 @@ def test_cat_fraction(fraction):
 def test_fur_colour_is_in_the_pixels():
     d = make_cats(1500, seed=7)
     bright, warm = d.features()[:, 0], d.features()[:, 1]
-    mean = {c: bright[d.colors == c].mean() for c in COLORS}
+    mean = {c: bright[d.colors == c].mean() for c in FUR_COLORS}
     assert mean["black"] < mean["brown"] < mean["grey"] < mean["white"]
     assert mean["ginger"] > mean["brown"]
-    warmth = {c: warm[d.colors == c].mean() for c in COLORS}
+    warmth = {c: warm[d.colors == c].mean() for c in FUR_COLORS}
     assert min(warmth["ginger"], warmth["brown"]) > 0.2 > 0.1 > max(abs(warmth[c]) for c in ("black", "grey", "white"))
 
 
@@ -223,9 +224,9 @@ def test_preview_has_a_cell_per_split_class_and_colour():
     import matplotlib.pyplot as plt
 
     fig = plot_preview({"train": make_split("train", n=200), "test_colors": make_split("test_colors", n=200)})
-    assert len(fig.axes) == 4 * len(COLORS)
+    assert len(fig.axes) == 4 * len(FUR_COLORS)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert texts.count("none") == len(COLORS)  # train: no cat of 4 colours, no black dog
+    assert texts.count("none") == len(FUR_COLORS)  # train: no cat of 4 colours, no black dog
     plt.close(fig)
 
 
@@ -308,7 +309,7 @@ def test_black_cats_effect(tests_splits):
     assert np.mean([groups[("cat", c)] for c in NOT_BLACK]) < 0.5 and groups[("dog", "black")] < 0.5
     test = tests_splits["test"]
     overall, per_color, _ = evaluate(res.models["no BN"], res.standardizer.transform(test.flatten()), test)
-    assert set(per_color) == set(COLORS)
+    assert set(per_color) == set(FUR_COLORS)
     weights = [np.mean(test.colors == c) for c in per_color]
     assert overall == pytest.approx(np.dot(weights, list(per_color.values())))
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bn_teach import batchnorm_backward, batchnorm_forward
-from bn_teach.checks import MISTAKES, check_backward, check_forward, check_running_stats, check_train_step
+from bn_teach.exercises import MISTAKES, check_backward, check_forward, check_running_stats, check_train_step
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 

@@ -127,3 +127,23 @@ def test_all_ones_upstream_gradient_gives_zero_dx():
     bn = BatchNorm(3)
     bn.forward(np.random.default_rng(8).normal(size=(6, 3)))
     assert np.abs(bn.backward(np.ones((6, 3)))).max() < 1e-12
+
+
+def test_layernorm_is_groupnorm_with_one_group_and_running_update_is_the_layers():
+    from bn_teach import running_stats_update
+
+    rng = np.random.default_rng(0)
+    x, dy = rng.normal(size=(8, 6)), rng.normal(size=(8, 6))
+    ln, gn = LayerNorm(6), GroupNorm(1, 6)
+    ln.gamma, ln.beta = rng.normal(size=6), rng.normal(size=6)
+    gn.gamma, gn.beta = ln.gamma.copy(), ln.beta.copy()
+    np.testing.assert_array_equal(ln.forward(x), gn.forward(x))
+    np.testing.assert_array_equal(ln.backward(dy), gn.backward(dy))
+    bn = BatchNorm(6, momentum=0.3)
+    rm, rv = bn.running_mean.copy(), bn.running_var.copy()
+    bn.forward(x)
+    mean, var = bn.batch_stats
+    new_mean, new_var = running_stats_update(rm, rv, mean, var, 8, 0.3)
+    np.testing.assert_array_equal(bn.running_mean, new_mean)
+    np.testing.assert_allclose(bn.running_var, 0.7 * rv + 0.3 * x.var(axis=0, ddof=1))
+    np.testing.assert_array_equal(bn.running_var, new_var)

@@ -6,7 +6,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bn_teach import inside  # noqa: E402
+from bn_teach import samples  # noqa: E402
+from bn_teach.lessons import l02_inside_batchnorm as l02  # noqa: E402
 
 
 def sweep_messages(live):
@@ -15,77 +16,77 @@ def sweep_messages(live):
 
 
 def test_inside_explorers_handle_every_extreme():
-    msgs = sweep_messages(inside.batch_explorer())
+    msgs = sweep_messages(l02.batch_explorer())
     assert "batch size 1" in msgs[("batch_size", 1)]
     assert all(m is None for (name, _), m in msgs.items() if name != "batch_size")
-    live = inside.batch_explorer()
+    live = l02.batch_explorer()
     live.set(batch_size=2, gamma=0.0)
     assert live.last_error is None and "gamma = 0" in live.message.value
-    assert all(m is None for m in sweep_messages(inside.noise_explorer()).values())
+    assert all(m is None for m in sweep_messages(l02.batch_noise_explorer()).values())
 
 
 def test_step_by_step_matches_batchnorm_and_is_not_in_0_1():
-    x = inside.sample_activations(64, "skewed", seed=0)
-    s = inside.bn_step_by_step(x)
+    x = samples.sample_activations(64, "skewed", seed=0)
+    s = l02.bn_step_by_step(x)
     np.testing.assert_allclose(s["xhat"], (x - x.mean()) / np.sqrt(x.var() + 1e-5))
-    d = inside.describe(s["xhat"])
+    d = l02.describe(s["xhat"])
     assert d["outside [0, 1]"] > 0.5 and d["min"] < 0
 
 
-@pytest.mark.parametrize("dist", inside.DISTRIBUTIONS)
+@pytest.mark.parametrize("dist", samples.DISTRIBUTIONS)
 def test_batch_mean_spread_follows_one_over_sqrt_b(dist):
-    sizes, spread, _, sigma = inside.batch_mean_spread(dist, n_batches=3000)
+    sizes, spread, _, sigma = samples.batch_mean_spread(dist, n_batches=3000)
     np.testing.assert_allclose(spread, sigma / np.sqrt(sizes), rtol=0.1)
 
 
 def test_gamma_beta_are_learned_and_running_stats_converge():
-    g, b = inside.learn_gamma_beta(target_std=2.0, target_mean=3.0)
+    g, b = l02.learn_gamma_beta(target_std=2.0, target_mean=3.0)
     assert (g[0], b[0]) == (1.0, 0.0) and abs(g[-1] - 2) < 0.01 and abs(b[-1] - 3) < 0.01
-    rm, rv, m, v = inside.running_stats_trace(steps=200)
+    rm, rv, m, v = l02.running_stats_trace(steps=200)
     assert abs(rm[-1] - m) < 0.3 and abs(rv[-1] - v) / v < 0.3 and rm[0] < 1.0
 
 
 def test_unknown_distribution_is_named():
     with pytest.raises(ValueError, match="distribution must be one of"):
-        inside.sample_activations(10, "cauchy")
+        samples.sample_activations(10, "cauchy")
 
 
 def test_speed_explorer_sweeps_and_reports_divergence():
-    from bn_teach import speed
+    from bn_teach.lessons import l03_training_speed as l03
 
     grid = {"lr": (0.5, 500.0), "init_scale": (1.0,), "depth": (1, 2), "batch_size": (16,)}
-    results = speed.train_grid(steps=20, width=8, grid=grid)
+    results = l03.train_grid(steps=20, width=8, grid=grid)
     assert len(results) == 2 * 1 * 2 * 1 * 2
-    live = speed.speed_explorer(results, grid=grid)
+    live = l03.speed_explorer(results, grid=grid)
     assert all(err is None for _, _, err in live.sweep())
     live.set(lr=500.0)
     assert any(h.diverged for h in results.values()) == ("diverged" in live.message.value)
 
 
 def test_figure1_bn_reaches_the_target_sooner_and_drifts_less():
-    from bn_teach import speed
+    from bn_teach.lessons import l03_training_speed as l03
 
-    runs = speed.figure1(steps=300, record_every=10)
+    runs = l03.figure1(steps=300, record_every=10)
     plain, bn = runs["plain"][0], runs["bn"][0]
     assert bn.steps_to(0.9) is not None and (plain.steps_to(0.9) is None or bn.steps_to(0.9) < plain.steps_to(0.9))
-    assert abs(speed.drift(runs["bn"][1])[0]) < abs(speed.drift(runs["plain"][1])[0])
+    assert abs(runs["bn"][1].drift(window=1)["median shift"]) < abs(runs["plain"][1].drift(window=1)["median shift"])
 
 
 def test_inputs_standardizing_conditions_the_problem_best():
-    from bn_teach import inputs
+    from bn_teach.lessons import l01_normalizing_inputs as l01
 
     for ratio in (1, 10, 100):
-        res = inputs.compare_methods(ratio)
+        res = l01.compare_methods(ratio)
         assert res["standardized"][0] == pytest.approx(1.0, rel=0.05)
         assert res["standardized"][1] <= min(res[m][1] for m in ("raw", "scaled", "min-max"))
-    assert inputs.compare_methods(100)["raw"][1] > 50 * inputs.compare_methods(10)["raw"][1]
+    assert l01.compare_methods(100)["raw"][1] > 50 * l01.compare_methods(10)["raw"][1]
 
 
 def test_inputs_steps_to_converge_agrees_with_simulation():
-    from bn_teach import inputs
+    from bn_teach.lessons import l01_normalizing_inputs as l01
 
-    x, y = inputs.make_problem(3.0)
-    q = inputs.Quadratic(inputs.preprocess(x, "scaled"), y)
+    x, y = l01.make_problem(3.0)
+    q = l01.Quadratic(l01.preprocess(x, "scaled"), y)
     n = q.steps_to_converge(tol=1e-4)
     path = q.path(n)
     gap0 = q.loss(path[0]) - q.loss(q.opt)
@@ -94,49 +95,50 @@ def test_inputs_steps_to_converge_agrees_with_simulation():
 
 
 def test_inputs_explorer_and_bad_arguments():
-    from bn_teach import inputs
+    from bn_teach.lessons import l01_normalizing_inputs as l01
 
-    assert all(err is None for _, _, err in inputs.landscape_explorer().sweep())
+    assert all(err is None for _, _, err in l01.landscape_explorer().sweep())
     with pytest.raises(ValueError, match="method must be one of"):
-        inputs.preprocess(np.ones((3, 2)), "robust")
+        l01.preprocess(np.ones((3, 2)), "robust")
     with pytest.raises(ValueError, match="ratio"):
-        inputs.make_problem(0.0)
+        l01.make_problem(0.0)
 
 
 def test_covariate_bias_sweep_and_explorer():
-    from bn_teach import covariate
+    from bn_teach.lessons import l04_black_cats as l04
 
-    sweep = covariate.severity_sweep(severities=(0.0, 1.0), steps=300)
+    sweep = l04.severity_sweep(severities=(0.0, 1.0), steps=300)
     assert sweep[0.0][0] > 0.9 and sweep[1.0][0] < 0.7  # unbiased training works; the perfect bias collapses
     assert sweep[1.0][1]["black"] > 0.9 and sweep[1.0][1]["ginger"] < 0.2
-    assert all(err is None for _, _, err in covariate.bias_explorer(sweep).sweep())
+    assert all(err is None for _, _, err in l04.bias_explorer(sweep).sweep())
 
 
 def test_internal_shift_recorders_and_drift():
-    from bn_teach import covariate, load_split
+    from bn_teach import load_split
+    from bn_teach.lessons import l04_black_cats as l04
 
-    recs, _ = covariate.internal_shift(load_split("train").subset(np.arange(400)), hidden=(16, 16), steps=100)
+    recs, _ = l04.internal_shift(load_split("train").subset(np.arange(400)), hidden=(16, 16), steps=100)
     assert set(recs) == {"plain", "bn", "bn input"}
     assert recs["bn input"].mean[-1].shape == (10, 16)
     # BN's output has batch mean beta exactly, so it jitters only as fast as beta is learned
-    assert covariate.drift_summary(recs["bn"])["jitter"] < 0.1 * covariate.drift_summary(recs["plain"])["jitter"]
+    assert recs["bn"].drift()["jitter"] < 0.1 * recs["plain"].drift()["jitter"]
 
 
 def test_regularization_helpers():
-    from bn_teach import regularization as rg
+    from bn_teach.lessons import l05_regularization as l05
 
-    train_logits, eval_logits = rg.companion_effect(batch_size=4, n_batches=5)
+    train_logits, eval_logits = l05.companion_effect(batch_size=4, n_batches=5)
     assert train_logits.std() > 0.1 and eval_logits.std() < 1e-9
-    grid = rg.batch_size_grid(batch_sizes=(2, 32), samples=2000)
+    grid = l05.batch_size_grid(batch_sizes=(2, 32), samples=2000)
     assert grid["batch", 2]["test"] < grid["layer", 2]["test"]  # BN breaks with pairs, LayerNorm does not
-    live = rg.batch_size_explorer(grid, batch_sizes=(2, 32))
+    live = l05.batch_size_explorer(grid, batch_sizes=(2, 32))
     assert all(err is None for _, _, err in live.sweep())
     live.set(batch_size=2)
     assert "batch size 2" in live.message.value
 
 
 def test_noisy_shift_layer_and_gradients():
-    from bn_teach.landscape import NoisyShift, make_net
+    from bn_teach.lessons.l06_why_batchnorm_works import NoisyShift, make_net
 
     layer = NoisyShift(3, strength=1.0, seed=0)
     x = np.ones((4, 3))
@@ -155,27 +157,27 @@ def test_noisy_shift_layer_and_gradients():
 
 
 def test_smoothness_probe_leaves_the_network_alone_and_lr_sweep():
-    from bn_teach import landscape
+    from bn_teach.lessons import l06_why_batchnorm_works as l06
     from bn_teach.digits import load_digits_split
 
     xtr, ytr, _, _ = load_digits_split()
-    net = landscape.make_net("bn", hidden=(8,))
+    net = l06.make_net("bn", hidden=(8,))
     before = [p.copy() for p in (getattr(m, n) for m, n in net.parameters())]
-    r, b = landscape.smoothness_probe(net, xtr[:32], ytr[:32], (0.1, 0.2))
+    r, b = l06.smoothness_probe(net, xtr[:32], ytr[:32], (0.1, 0.2))
     assert r >= 0 and b >= 0
     for p0, (m, n) in zip(before, net.parameters()):
         np.testing.assert_array_equal(p0, getattr(m, n))
-    acc, best = landscape.max_stable_lr(lrs=(0.1, 1000.0), steps=30)
+    acc, best = l06.max_stable_lr(lrs=(0.1, 1000.0), steps=30)
     assert best["bn"] == 0.1
     assert np.isnan(acc["plain"][1]) or acc["plain"][1] < 0.5
 
 
 def test_noise_explorer_sweeps():
-    from bn_teach import landscape
+    from bn_teach.lessons import l06_why_batchnorm_works as l06
 
-    sweep = landscape.strength_sweep(strengths=(0.0, 2.0), steps=60)
-    runs = landscape.noisy_bn_experiment(steps=60)
-    assert all(err is None for _, _, err in landscape.noise_explorer(sweep, runs).sweep())
+    sweep = l06.strength_sweep(strengths=(0.0, 2.0), steps=60)
+    runs = l06.noisy_bn_experiment(steps=60)
+    assert all(err is None for _, _, err in l06.noisy_bn_explorer(sweep, runs).sweep())
 
 
 def test_live_figure_is_laid_out_once_then_keeps_its_layout():

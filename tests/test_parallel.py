@@ -2,7 +2,7 @@
 import pytest
 
 from bn_teach import parallel
-from bn_teach.speed import lr_sweep
+from bn_teach.lessons.l03_training_speed import lr_sweep
 
 
 def test_workers_give_the_same_numbers_as_one_process(monkeypatch):

@@ -97,3 +97,43 @@ def test_batchnorm_momentum_convention_is_pytorchs():
     bn.forward(x)
     assert bn.running_mean[0] == pytest.approx(0.75 * 0 + 0.25 * 2.0)
     assert bn.running_var[0] == pytest.approx(0.75 * 1 + 0.25 * 2.0)  # unbiased batch variance of [1, 3] is 2
+
+
+def test_drift_reports_what_its_docstring_says():
+    rec = Recorder(every=1)
+    means = [np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.array([3.0, 0.0]), np.array([4.0, 2.0])]
+    rec.steps = [1, 2, 3, 4]
+    rec._mean = [means]
+    rec._std = [[np.ones(2), np.ones(2), 2 * np.ones(2), 3 * np.ones(2)]]
+    rec._pct = [[np.array([0.0, p50, 9.0]) for p50 in (5.0, 4.0, 6.0, 2.0)]]
+    d = rec.drift(window=2)
+    # early = mean of the first 2 records, late = of the last 2
+    assert d["mean shift"] == pytest.approx(np.mean(np.abs([3.5 - 0.5, 1.0 - 1.0])))
+    assert d["std change"] == pytest.approx(2.5 - 1.0)
+    assert d["jitter"] == pytest.approx(np.mean(np.abs(np.diff(np.array(means), axis=0))))
+    assert d["median shift"] == pytest.approx((6.0 + 2.0) / 2 - (5.0 + 4.0) / 2)  # signed
+    assert d["median jitter"] == pytest.approx((1 + 2 + 4) / 3)
+    with pytest.raises(ValueError, match="window"):
+        rec.drift(window=0)
+
+
+def test_train_on_digits_is_one_seeded_training_run_on_the_digits():
+    from bn_teach.digits import load_digits_split
+    from bn_teach.runs import train_on_digits
+
+    xtr, ytr, xte, yte = load_digits_split(seed=1)
+    direct = train(MLP(64, [16], 10, norm="batch", seed=1), xtr[:300], ytr[:300], xte, yte, steps=40,
+                   batch_size=32, lr=0.1, seed=1, eval_every=20)
+    run = train_on_digits(MLP(64, [16], 10, norm="batch", seed=1), seed=1, n_train=300, steps=40, batch_size=32,
+                          lr=0.1, eval_every=20, recorder=Recorder(every=10))
+    assert run.history.step_loss == direct.step_loss and run.history.test_acc == direct.test_acc
+    assert run.model is None and run.recorder.steps == [10, 20, 30, 40]
+    assert train_on_digits(MLP(64, [4], 10), steps=2, keep_model=True).model is not None
+
+
+def test_train_calls_every_recorder_of_a_list():
+    x, y = data()
+    calls = []
+    train(MLP(5, [4], 2), x, y, steps=3, batch_size=8, recorder=[lambda s, m: calls.append(("a", s)),
+                                                                 lambda s, m: calls.append(("b", s))])
+    assert calls == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3)]

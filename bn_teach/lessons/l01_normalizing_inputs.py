@@ -3,8 +3,8 @@ change with how the features are preprocessed (raw, scaled, min-max, standardize
 import ipywidgets as widgets
 import numpy as np
 
-from .plots import ACCENT, PLAIN, WITH_BN, new_figure
-from .widgets import Live
+from ..plots import ACCENT, PLAIN, WITH_BN, new_figure
+from ..widgets import Live
 
 METHODS = ("raw", "scaled", "min-max", "standardized")
 

@@ -1,4 +1,4 @@
-"""Argument validation shared by the layers: clear errors instead of NumPy tracebacks."""
+"""Argument validation shared by the core: clear errors that name the argument, instead of NumPy tracebacks."""
 import numbers
 
 import numpy as np

@@ -5,12 +5,12 @@ import itertools
 import ipywidgets as widgets
 import numpy as np
 
-from .digits import load_digits_split
-from .network import MLP
-from .parallel import run_all
-from .plots import PLAIN, WITH_BN, new_figure
-from .training import Recorder, train
-from .widgets import Live
+from ..network import MLP
+from ..parallel import run_all
+from ..plots import PLAIN, WITH_BN, new_figure
+from ..runs import train_on_digits
+from ..training import Recorder
+from ..widgets import Live
 
 # the live explorer's grid: every combination is trained once, so moving a slider only swaps curves
 GRID = {"lr": (0.1, 0.5, 2.0, 8.0), "init_scale": (0.5, 1.0, 2.0), "depth": (1, 3), "batch_size": (16, 128)}
@@ -20,15 +20,18 @@ def figure1(steps=2000, lr=0.5, batch_size=60, record_every=10, seed=0):
     """Ioffe & Szegedy (2015), Figure 1, on the digits: 3 hidden layers of 100 sigmoid units, with and without
     BN (before the sigmoid), trained with the same SGD. Returns {"plain": (history, recorder), "bn": (...)};
     the recorder holds the 15th/50th/85th percentiles of the input to unit 0 of every sigmoid layer."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
     runs = {}
     for name, norm in (("plain", None), ("bn", "batch")):
-        net = MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
-        rec = Recorder(unit=0, every=record_every)
-        hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                     eval_every=50, recorder=rec)
-        runs[name] = (hist, rec)
+        run = train_on_digits(figure1_net(norm, seed), seed=seed, recorder=Recorder(unit=0, every=record_every),
+                              steps=steps, batch_size=batch_size, lr=lr, eval_every=50)
+        runs[name] = (run.history, run.recorder)
     return runs
+
+
+def figure1_net(norm, seed=0):
+    """Ioffe & Szegedy's Figure 1 network on the digits: 64 -> 3 x 100 sigmoid units -> 10, BN off (norm=None)
+    or before every sigmoid (norm="batch")."""
+    return MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
 
 
 def lr_sweep(lrs=(0.1, 0.5, 2.0, 8.0, 32.0), steps=400, batch_size=60, seed=0):
@@ -37,19 +40,12 @@ def lr_sweep(lrs=(0.1, 0.5, 2.0, 8.0, 32.0), steps=400, batch_size=60, seed=0):
     Returns {"plain": [...], "bn": [...]} (NaN where training diverged) and the histories.
     """
     keys = [(name, lr) for name in ("plain", "bn") for lr in lrs]
-    jobs = [dict(norm=None if name == "plain" else "batch", lr=lr, steps=steps, batch_size=batch_size, seed=seed)
-            for name, lr in keys]
-    hists = dict(zip(keys, run_all(_lr_run, jobs)))
+    jobs = [dict(model=figure1_net(None if name == "plain" else "batch", seed), seed=seed, steps=steps,
+                 batch_size=batch_size, lr=lr, eval_every=steps) for name, lr in keys]
+    hists = dict(zip(keys, (run.history for run in run_all(train_on_digits, jobs))))
     acc = {name: [float("nan") if hists[name, lr].diverged else hists[name, lr].test_acc[-1] for lr in lrs]
            for name in ("plain", "bn")}
     return acc, hists
-
-
-def _lr_run(norm, lr, steps, batch_size, seed):
-    """One run of `lr_sweep`."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    net = MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
-    return train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, seed=seed, eval_every=steps)
 
 
 def train_grid(steps=100, width=32, seed=0, grid=GRID):
@@ -59,17 +55,11 @@ def train_grid(steps=100, width=32, seed=0, grid=GRID):
     """
     keys = [(lr, scale, depth, bs, bn) for lr, scale, depth, bs in
             itertools.product(grid["lr"], grid["init_scale"], grid["depth"], grid["batch_size"]) for bn in (False, True)]
-    jobs = [dict(lr=lr, scale=scale, depth=depth, bs=bs, bn=bn, steps=steps, width=width, seed=seed)
+    jobs = [dict(model=MLP(64, [width] * depth, 10, activation="sigmoid", norm="batch" if bn else None,
+                           init_scale=scale, seed=seed),
+                 seed=seed, steps=steps, batch_size=bs, lr=lr, eval_every=10, eval_train_size=300)
             for lr, scale, depth, bs, bn in keys]
-    return dict(zip(keys, run_all(_grid_run, jobs)))
-
-
-def _grid_run(lr, scale, depth, bs, bn, steps, width, seed):
-    """One run of `train_grid`."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    net = MLP(64, [width] * depth, 10, activation="sigmoid", norm="batch" if bn else None, init_scale=scale, seed=seed)
-    return train(net, xtr, ytr, xte, yte, steps=steps, batch_size=bs, lr=lr, seed=seed, eval_every=10,
-                 eval_train_size=300)
+    return dict(zip(keys, (run.history for run in run_all(train_on_digits, jobs))))
 
 
 def _curve(hist):
@@ -150,13 +140,6 @@ def plot_figure1(runs, layer=-1):
     for ax in axes[1:]:
         ax.set_ylim(lo, hi)
     return fig
-
-
-def drift(rec, layer=-1):
-    """How far the recorded percentiles moved: (p50 at the end - p50 at the first record, mean over training of
-    |change of p50 between records|) for one layer's unit."""
-    p50 = rec.percentiles[layer][:, 1]
-    return float(p50[-1] - p50[0]), float(np.mean(np.abs(np.diff(p50))))
 
 
 def plot_layer_percentiles(runs):

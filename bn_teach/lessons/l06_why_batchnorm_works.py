@@ -2,14 +2,17 @@
 gradient (Santurkar et al. 2018), and the largest stable learning rate (Bjorck et al. 2018)."""
 import copy
 
+import ipywidgets as widgets
 import numpy as np
 
-from .digits import load_digits_split
-from .layers import BatchNorm, Module
-from .network import MLP, softmax_cross_entropy
-from .parallel import run_all
-from .plots import PALETTE, PLAIN, WITH_BN, new_figure
-from .training import Recorder, train
+from ..digits import load_digits_split
+from ..layers import BatchNorm, Module
+from ..network import MLP, softmax_cross_entropy
+from ..parallel import run_all
+from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
+from ..runs import train_on_digits
+from ..training import Recorder
+from ..widgets import Live
 
 NOISY = PALETTE["vermillion"]
 
@@ -69,25 +72,15 @@ def noisy_bn_experiment(steps=1500, lr=0.1, strength=1.0, seed=0, activation="re
     """Train the plain, BN and noisy-BN networks on the digits (same seed, batches and SGD); returns
     {kind: (History, Recorder)} where the recorder holds every nonlinearity's input over training."""
     kinds = ("plain", "bn", "noisy bn")
-    jobs = [dict(kind=kind, strength=strength, steps=steps, lr=lr, seed=seed, activation=activation) for kind in kinds]
-    return dict(zip(kinds, run_all(_recorded_run, jobs)))
+    nets = {kind: make_net(kind, seed=seed, strength=strength, activation=activation) for kind in kinds}
+    return dict(zip(kinds, _recorded_runs(nets.values(), steps, lr, seed)))
 
 
-def _recorded_run(kind, strength, steps, lr, seed, activation="relu"):
-    """(History, Recorder) of one network of `make_net`, trained with momentum and recorded every 10 steps."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    net = make_net(kind, seed=seed, strength=strength, activation=activation)
-    rec = Recorder(every=10)
-    hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, momentum=0.9, seed=seed,
-                 eval_every=50, recorder=rec)
-    return hist, rec
-
-
-def distribution_jitter(rec, layer=-1):
-    """Mean over units and records of |change of the unit's batch mean between consecutive records|, and the
-    same for the batch std: how unstable the layer's input distribution is during training."""
-    mean, std = rec.mean[layer], rec.std[layer]
-    return float(np.mean(np.abs(np.diff(mean, axis=0)))), float(np.mean(np.abs(np.diff(std, axis=0))))
+def _recorded_runs(nets, steps, lr, seed):
+    """[(History, Recorder)] of each network, trained with momentum 0.9 and recorded every 10 steps, in parallel."""
+    jobs = [dict(model=net, seed=seed, recorder=Recorder(every=10), steps=steps, batch_size=64, lr=lr,
+                 momentum=0.9, eval_every=50) for net in nets]
+    return [(run.history, run.recorder) for run in run_all(train_on_digits, jobs)]
 
 
 def _params(net):
@@ -150,8 +143,8 @@ def landscape_experiment(steps=600, probe_every=50, lr=0.1, step_sizes=(0.05, 0.
                 ranges.append(r)
                 betas.append(b)
 
-        train(net, xtr, ytr, steps=steps, batch_size=64, lr=lr, momentum=0.9, seed=seed, eval_every=steps,
-              recorder=probe)
+        train_on_digits(net, seed=seed, recorder=probe, steps=steps, batch_size=64, lr=lr, momentum=0.9,
+                        eval_every=steps)
         out[kind] = (np.array(at), np.array(ranges), np.array(betas))
     return out
 
@@ -160,9 +153,10 @@ def max_stable_lr(lrs=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0), steps=300, seed=0, thres
     """Test accuracy after `steps` SGD steps (no momentum) for each learning rate, plain and BN ReLU networks;
     and the largest learning rate whose accuracy reaches `threshold`. Returns ({kind: [acc...]}, {kind: lr})."""
     kinds = ("plain", "bn")
-    runs = iter(run_all(_plain_sgd_accuracy, [dict(kind=kind, lr=lr, steps=steps, seed=seed)
-                                              for kind in kinds for lr in lrs]))
-    acc = {kind: [next(runs) for _ in lrs] for kind in kinds}
+    jobs = [dict(model=make_net(kind, seed=seed), seed=seed, steps=steps, batch_size=64, lr=lr, eval_every=steps)
+            for kind in kinds for lr in lrs]
+    runs = iter(run_all(train_on_digits, jobs))
+    acc = {kind: [_final_accuracy(next(runs).history) for _ in lrs] for kind in kinds}
     best = {}
     for kind in kinds:
         ok = [lr for lr, a in zip(lrs, acc[kind]) if a >= threshold]
@@ -170,12 +164,9 @@ def max_stable_lr(lrs=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0), steps=300, seed=0, thres
     return acc, best
 
 
-def _plain_sgd_accuracy(kind, lr, steps, seed):
-    """Final test accuracy (NaN if diverged) of one run of `max_stable_lr`."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    h = train(make_net(kind, seed=seed), xtr, ytr, xte, yte, steps=steps, batch_size=64, lr=lr, seed=seed,
-              eval_every=steps)
-    return float("nan") if h.diverged else h.test_acc[-1]
+def _final_accuracy(hist):
+    """The last test accuracy of a run, NaN if it diverged."""
+    return float("nan") if hist.diverged else hist.test_acc[-1]
 
 
 def plot_noisy_bn(runs):
@@ -208,16 +199,13 @@ def plot_landscape(res):
 
 def strength_sweep(strengths=(0.0, 0.5, 1.0, 1.5, 2.0), steps=1000, lr=0.1, seed=0):
     """Noisy-BN networks trained with each noise strength (0 is plain BN). Returns {strength: (History, Recorder)}."""
-    jobs = [dict(kind="noisy bn", strength=s, steps=steps, lr=lr, seed=seed) for s in strengths]
-    return dict(zip(strengths, run_all(_recorded_run, jobs)))
+    nets = [make_net("noisy bn", seed=seed, strength=s) for s in strengths]
+    return dict(zip(strengths, _recorded_runs(nets, steps, lr, seed)))
 
 
-def noise_explorer(sweep, reference):
+def noisy_bn_explorer(sweep, reference):
     """Live figure: test accuracy and one unit's input over training for the noise strength on the slider,
     against the plain and BN networks of `reference` (a `noisy_bn_experiment` result)."""
-    from .widgets import Live
-    import ipywidgets as widgets
-
     fig, (ax_acc, ax_dist) = new_figure(1, 2, figsize=(11, 3.6))
     for kind, color in (("plain", PLAIN), ("bn", WITH_BN)):
         hist, rec = reference[kind]
@@ -235,7 +223,7 @@ def noise_explorer(sweep, reference):
         dist_line.set_data(rec.steps, rec.mean[-1][:, 0])
         final = hist.test_acc[-1] if hist.test_acc else float("nan")
         ax_acc.set_title(f"noise strength {strength:g}: {final:.0%} after {hist.step[-1] if hist.step else 0} steps")
-        jitter, _ = distribution_jitter(rec)
+        jitter = rec.drift()["jitter"]
         ax_dist.set_title(f"input jitter {jitter:.2f} per 10 steps")
         return hist.message if hist.diverged else None
 

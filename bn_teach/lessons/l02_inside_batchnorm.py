@@ -3,28 +3,10 @@ and gamma and beta learned by gradient descent."""
 import ipywidgets as widgets
 import numpy as np
 
-from .layers import BatchNorm, batchnorm_forward
-from .plots import ACCENT, PALETTE, PLAIN, WITH_BN, histogram_bars, new_figure, set_histogram
-from .widgets import Live
-
-DISTRIBUTIONS = ("normal", "skewed", "bimodal", "uniform")
-
-
-def sample_activations(n, distribution="skewed", seed=0):
-    """n values of one feature, shape (n, 1), from a named distribution with mean about 5 and spread about 2,
-    the kind of values a hidden unit could produce. distribution: one of DISTRIBUTIONS."""
-    rng = np.random.default_rng(seed)
-    if distribution == "normal":
-        x = rng.normal(5.0, 2.0, size=n)
-    elif distribution == "skewed":
-        x = 2.0 + rng.gamma(2.0, 1.5, size=n)
-    elif distribution == "bimodal":
-        x = np.where(rng.random(n) < 0.5, rng.normal(2.5, 0.8, size=n), rng.normal(8.0, 0.8, size=n))
-    elif distribution == "uniform":
-        x = rng.uniform(1.0, 9.0, size=n)
-    else:
-        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    return x.reshape(-1, 1)
+from ..layers import BatchNorm, batchnorm_forward
+from ..plots import ACCENT, PALETTE, PLAIN, WITH_BN, histogram_bars, new_figure, set_histogram
+from ..samples import DISTRIBUTIONS, batch_mean_spread, sample_activations
+from ..widgets import Live
 
 
 def bn_step_by_step(x, gamma=1.0, beta=0.0, eps=1e-5):
@@ -39,21 +21,6 @@ def describe(values):
     v = np.ravel(values)
     return {"min": v.min(), "max": v.max(), "mean": v.mean(), "std": v.std(),
             "outside [0, 1]": float(np.mean((v < 0) | (v > 1))), "negative": float(np.mean(v < 0))}
-
-
-def batch_mean_spread(distribution="skewed", sizes=(2, 4, 8, 16, 32, 64, 128, 256), n_batches=2000, seed=0):
-    """Standard deviation, over n_batches random batches, of the batch mean and batch std, for each batch size.
-
-    Returns (sizes, spread_of_mean, spread_of_std, population_std).
-    """
-    pool = sample_activations(200_000, distribution, seed).ravel()
-    rng = np.random.default_rng(seed + 1)
-    mean_spread, std_spread = [], []
-    for b in sizes:
-        batches = pool[rng.integers(0, len(pool), size=(n_batches, b))]
-        mean_spread.append(batches.mean(axis=1).std())
-        std_spread.append(batches.std(axis=1).std())
-    return np.array(sizes), np.array(mean_spread), np.array(std_spread), pool.std()
 
 
 def learn_gamma_beta(target_std=2.0, target_mean=3.0, steps=200, lr=0.1, batch_size=64, seed=0):
@@ -133,7 +100,7 @@ def batch_explorer(seed=0):
                 distribution=widgets.Dropdown(options=DISTRIBUTIONS, value="skewed", description="input"))
 
 
-def noise_explorer(distribution="skewed", n_batches=400, seed=0):
+def batch_noise_explorer(distribution="skewed", n_batches=400, seed=0):
     """Live figure: the batch means of many batches of one size (slider), against the 1/sqrt(B) law."""
     sizes, spread, _, sigma = batch_mean_spread(distribution, sizes=tuple(2 ** np.arange(1, 10)), seed=seed)
     pool = sample_activations(200_000, distribution, seed).ravel()

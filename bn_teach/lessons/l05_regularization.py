@@ -3,14 +3,14 @@ tiny batches, and the batch-independent alternatives LayerNorm and GroupNorm."""
 import ipywidgets as widgets
 import numpy as np
 
-from .digits import load_digits_split
-from .network import MLP
-from .parallel import run_all
-from .plots import PALETTE, PLAIN, WITH_BN, new_figure
-from .training import train
-from .widgets import Live
+from ..digits import load_digits_split
+from ..network import MLP
+from ..parallel import run_all
+from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
+from ..runs import train_on_digits
+from ..widgets import Live
 
-NORMS = (None, "batch", "layer", "group")
+NORM_KINDS = (None, "batch", "layer", "group")
 NORM_NAMES = {None: "none", "batch": "BatchNorm", "layer": "LayerNorm", "group": "GroupNorm"}
 NORM_COLORS = {None: PLAIN, "batch": WITH_BN, "layer": PALETTE["green"], "group": PALETTE["purple"]}
 BATCH_SIZES = (2, 4, 8, 32, 128)
@@ -22,9 +22,9 @@ def companion_effect(batch_size=8, n_batches=20, seed=0):
 
     Returns (train-mode logits (n_batches,), eval-mode logits (n_batches,)) for the image's true class.
     """
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
     net = MLP(64, [32, 32], 10, norm="batch", seed=seed)
-    train(net, xtr, ytr, steps=300, batch_size=32, lr=0.05, momentum=0.9, seed=seed, eval_every=300)
+    train_on_digits(net, seed=seed, steps=300, batch_size=32, lr=0.05, momentum=0.9, eval_every=300)
+    _, _, xte, yte = load_digits_split(seed=seed)
     rng = np.random.default_rng(seed + 1)
     probe, label = xte[:1], yte[0]
     out = {}
@@ -39,7 +39,7 @@ def companion_effect(batch_size=8, n_batches=20, seed=0):
     return out["train"], out["eval"]
 
 
-def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORMS, samples=16000, lr=0.01, seed=0):
+def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORM_KINDS, samples=16000, lr=0.01, seed=0):
     """Train a 64 -> 32 -> 32 -> 10 ReLU net on the digits with each normalization and batch size, for the same
     number of training samples (so smaller batches take more steps), SGD lr 0.01 with momentum 0.9.
 
@@ -47,20 +47,17 @@ def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORMS, samples=16000, lr=0.01
     test batches of the same size (BatchNorm only; the others do not depend on the mode)}}.
     """
     keys = [(norm, b) for b in batch_sizes for norm in norms]
-    jobs = [dict(norm=norm, batch_size=b, steps=max(samples // b, 60), lr=lr, seed=seed) for norm, b in keys]
-    return dict(zip(keys, run_all(_batch_size_run, jobs)))
-
-
-def _batch_size_run(norm, batch_size, steps, lr, seed):
-    """One cell of `batch_size_grid`."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    net = MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4)
-    hist = train(net, xtr, ytr, xte, yte, steps=steps, batch_size=batch_size, lr=lr, momentum=0.9, seed=seed,
-                 eval_every=steps)
-    res = {"test": float("nan") if hist.diverged else hist.test_acc[-1]}
-    if norm == "batch":
-        res["train_mode"] = train_mode_accuracy(net, xte, yte, batch_size)
-    return res
+    jobs = [dict(model=MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4), seed=seed,
+                 steps=max(samples // b, 60), batch_size=b, lr=lr, momentum=0.9, eval_every=max(samples // b, 60),
+                 keep_model=norm == "batch") for norm, b in keys]
+    _, _, xte, yte = load_digits_split(seed=seed)
+    grid = {}
+    for (norm, b), run in zip(keys, run_all(train_on_digits, jobs)):
+        hist = run.history
+        grid[norm, b] = {"test": float("nan") if hist.diverged else hist.test_acc[-1]}
+        if norm == "batch":
+            grid[norm, b]["train_mode"] = train_mode_accuracy(run.model, xte, yte, b)
+    return grid
 
 
 def train_mode_accuracy(net, x, y, batch_size):
@@ -76,26 +73,17 @@ def generalization_gap(n_train=200, batch_sizes=(8, 32, 128), seeds=(0, 1, 2), s
     """Train accuracy minus test accuracy, without and with BN, on a small digits training set (n_train images),
     averaged over seeds. Returns {(norm, batch_size): (train acc, test acc, gap)}."""
     keys = [(norm, b) for norm in (None, "batch") for b in batch_sizes]
-    jobs = [dict(norm=norm, batch_size=b, seed=seed, n_train=n_train, steps=steps) for norm, b in keys
-            for seed in seeds]
-    runs = iter(run_all(_gap_run, jobs))
+    jobs = [dict(model=MLP(64, [64, 64], 10, norm=norm, seed=seed), seed=seed, n_train=n_train, steps=steps,
+                 batch_size=b, lr=0.05, momentum=0.9, eval_every=steps) for norm, b in keys for seed in seeds]
+    runs = iter(run_all(train_on_digits, jobs))
     out = {}
     for key in keys:
-        tr, te = zip(*[next(runs) for _ in seeds])
+        tr, te = zip(*[(r.history.train_acc[-1], r.history.test_acc[-1]) for r in (next(runs) for _ in seeds)])
         out[key] = (float(np.mean(tr)), float(np.mean(te)), float(np.mean(tr) - np.mean(te)))
     return out
 
 
-def _gap_run(norm, batch_size, seed, n_train, steps):
-    """(train accuracy, test accuracy) of one run of `generalization_gap`."""
-    xtr, ytr, xte, yte = load_digits_split(seed=seed)
-    net = MLP(64, [64, 64], 10, norm=norm, seed=seed)
-    h = train(net, xtr[:n_train], ytr[:n_train], xte, yte, steps=steps, batch_size=batch_size, lr=0.05,
-              momentum=0.9, seed=seed, eval_every=steps)
-    return h.train_acc[-1], h.test_acc[-1]
-
-
-def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORMS):
+def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORM_KINDS):
     """Live figure over a `batch_size_grid`: test accuracy of each normalization at one batch size (slider),
     plus BatchNorm's accuracy when run in training mode."""
     fig, ax = new_figure(figsize=(8, 3.6))
