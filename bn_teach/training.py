@@ -4,13 +4,14 @@ AdaBN (Li et al. 2016, "Revisiting Batch Normalization For Practical Domain Adap
 trained network and only re-estimates each BatchNorm layer's running mean and variance on unlabeled data from
 a new distribution: `adabn(model, x_new)`.
 """
+import copy
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .validation import as_float_array, check_positive_int
-from .layers import BatchNorm
+from .layers import BatchNorm, Linear
 from .network import softmax_cross_entropy
 
 
@@ -89,7 +90,7 @@ class Recorder:
     def percentiles(self):
         return [np.array(p) for p in self._pct]
 
-    def drift(self, layer=-1, window=5):
+    def drift(self, layer=-1, window=5, relative=False):
         """How far layer `layer`'s recorded statistics moved over training, and how much they jittered.
 
         Returns a dict; "early" and "late" are the averages over the first and the last `window` records:
@@ -99,23 +100,28 @@ class Recorder:
                              units and records
             "median shift"   late - early (signed) of the median (50th percentile) of unit `unit`
             "median jitter"  |change of that median between consecutive records|, averaged over records
-        (the median entries only where percentiles were recorded). The statistics are those of each recorded
-        step's own training mini-batch, so "jitter" also counts how the mix of examples changes between batches.
+        (the median entries only where percentiles were recorded). With relative=True, each unit's mean shift,
+        std change and jitter are divided by that unit's early std (its spread over the batch), so networks whose
+        units live on different scales compare fairly. Which batch the statistics come from is the recorder's:
+        `Recorder` uses each recorded step's own training mini-batch, so its "jitter" also counts how the mix of
+        examples changes between batches; `OnProbe` makes them come from one fixed probe batch.
         """
         window = check_positive_int(window, "window")
         out = {}
         traces = {"mean": self.mean[layer], "std": self.std[layer]}
+        scale = np.maximum(traces["std"][:window].mean(axis=0), 1e-12) if relative else 1.0
         if self._pct:
             traces["median"] = self.percentiles[layer][:, 1:2]
         for name, trace in traces.items():
             change = trace[-window:].mean(axis=0) - trace[:window].mean(axis=0)
-            jitter = float(np.mean(np.abs(np.diff(trace, axis=0))))
+            steps = np.abs(np.diff(trace, axis=0))
             if name == "mean":
-                out["mean shift"], out["jitter"] = float(np.mean(np.abs(change))), jitter
+                out["mean shift"] = float(np.mean(np.abs(change) / scale))
+                out["jitter"] = float(np.mean(steps / scale))
             elif name == "std":
-                out["std change"] = float(np.mean(np.abs(change)))
+                out["std change"] = float(np.mean(np.abs(change) / scale))
             else:
-                out["median shift"], out["median jitter"] = float(change[0]), jitter
+                out["median shift"], out["median jitter"] = float(change[0]), float(np.mean(steps))
         return out
 
 
@@ -137,6 +143,85 @@ class BatchNormInputRecorder(Recorder):
         for k, (mean, var) in enumerate(stats):
             self._mean[k].append(mean)
             self._std[k].append(np.sqrt(var))
+
+
+class OnProbe:
+    """Runs recorders on one fixed probe batch instead of each step's training mini-batch.
+
+        rec = Recorder(every=10)
+        train(model, x, y, recorder=OnProbe([rec], x_probe))
+
+    At every step where one of `recorders` records, a copy of the model runs forward on x_probe (N, D) in training
+    mode (BatchNorm normalizes with the probe batch's own statistics, as if it were the training batch) and the
+    recorders read that copy. The same images at every record: what moves is the network, not the sample. The
+    model being trained is not touched (no running statistics updated, no cache overwritten).
+    """
+
+    def __init__(self, recorders, x_probe):
+        self.recorders = list(recorders)
+        self.x_probe = as_float_array(x_probe, "x_probe")
+        if self.x_probe.ndim != 2 or len(self.x_probe) < 2:
+            raise ValueError(f"x_probe must have shape (N, D) with N >= 2, got {self.x_probe.shape}")
+
+    def __call__(self, step, model):
+        due = [r for r in self.recorders if step % r.every == 0]
+        if not due:
+            return
+        probe = copy.deepcopy(model)
+        probe.train()
+        probe.forward(self.x_probe)
+        for r in due:
+            r(step, probe)
+
+
+def gradient_ics(model, x, y, lr, layer=-1):
+    """Internal covariate shift as Santurkar et al. (2018, Definition 2.1) measure it: how much the gradient of one
+    Linear layer's weights changes when every layer before it takes its SGD step.
+
+    On batch (x, y): G = the gradient of Linear layer `layer`'s W (index among the Linear layers; -1: the output
+    layer) at the current weights; G' = the same gradient after all parameters of the layers before it moved by
+    -lr * their gradient (the later layers keep their weights). Computed on a copy, in training mode.
+    Returns {"change": ||G - G'||, "relative": ||G - G'|| / ||G||, "cos": cos(G, G')}.
+    """
+    net = copy.deepcopy(model)
+    net.train()
+    target = net.layers_of(Linear)[layer]
+    position = net.layers.index(target)
+
+    def weight_gradient():
+        _, dlogits = softmax_cross_entropy(net.forward(x), y)
+        net.backward(dlogits)
+        return target.dW.copy()
+
+    g = weight_gradient()
+    for below in net.layers[:position]:
+        for module, name in below.parameters():
+            getattr(module, name)[...] -= lr * getattr(module, "d" + name)
+    g2 = weight_gradient()
+    change = float(np.linalg.norm(g - g2))
+    norm, norm2 = float(np.linalg.norm(g)), float(np.linalg.norm(g2))
+    return {"change": change, "relative": change / max(norm, 1e-300),
+            "cos": float(np.sum(g * g2) / max(norm * norm2, 1e-300))}
+
+
+class GradientICSRecorder:
+    """Every `every` steps, `gradient_ics` of the model on one fixed batch (x, y) with the training learning rate.
+    After training: rec.steps, and rec.values: a list of the dicts `gradient_ics` returned."""
+
+    def __init__(self, x, y, lr, layer=-1, every=50):
+        self.x, self.y, self.lr, self.layer = as_float_array(x, "x"), np.asarray(y), float(lr), layer
+        self.every = check_positive_int(every, "every")
+        self.steps, self.values = [], []
+
+    def __call__(self, step, model):
+        if step % self.every:
+            return
+        self.steps.append(step)
+        self.values.append(gradient_ics(model, self.x, self.y, self.lr, self.layer))
+
+    def series(self, key):
+        """One quantity ("change", "relative" or "cos") over the records, as an array."""
+        return np.array([v[key] for v in self.values])
 
 
 @dataclass

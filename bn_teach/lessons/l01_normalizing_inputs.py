@@ -3,6 +3,7 @@ change with how the features are preprocessed (raw, scaled, min-max, standardize
 import ipywidgets as widgets
 import numpy as np
 
+from ..evidence import Spread, compare
 from ..plots import ACCENT, PLAIN, WITH_BN, new_figure
 from ..widgets import Live
 
@@ -50,7 +51,17 @@ class Quadratic:
 
     @property
     def condition_number(self):
+        """Largest over smallest curvature of the whole problem, over (w1, w2, b): what gradient descent sees."""
         return float(self.eigs[-1] / self.eigs[0])
+
+    @property
+    def condition_number_weights(self):
+        """Condition number over (w1, w2) with the bias at its best value for each (w1, w2): the valley that
+        `draw_landscape` draws. Its curvature is the Schur complement H_ww - H_wb H_bw / H_bb."""
+        h = self.H
+        reduced = h[:2, :2] - np.outer(h[:2, 2], h[2, :2]) / h[2, 2]
+        eigs = np.linalg.eigvalsh(reduced)
+        return float(eigs[-1] / eigs[0])
 
     def loss(self, p):
         p = np.asarray(p)
@@ -96,6 +107,38 @@ def compare_methods(ratio=10.0, seed=0):
         q = Quadratic(preprocess(x, m), y)
         out[m] = (q.condition_number, q.steps_to_converge())
     return out
+
+
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def compare_over_seeds(ratios=(1, 10, 100), seeds=SEEDS):
+    """`compare_methods` for every ratio, over the data sets drawn with each seed:
+    {ratio: {method: (Spread of condition numbers, Spread of steps to converge)}}."""
+    out = {}
+    for ratio in ratios:
+        runs = [compare_methods(ratio, seed) for seed in seeds]
+        out[ratio] = {m: (Spread([r[m][0] for r in runs]), Spread([r[m][1] for r in runs])) for m in METHODS}
+    return out
+
+
+def steps_table(results):
+    """A `compare_over_seeds` result as text: steps to converge and condition number, mean (min-max) over seeds."""
+    lines = []
+    for ratio, row in results.items():
+        lines.append(f"scale ratio {ratio}:")
+        for m, (cond, steps) in row.items():
+            lines.append(f"  {m:>13}: {format(steps, ',.0f'):>31} steps   condition number {format(cond, ',.0f')}")
+    return "\n".join(lines)
+
+
+def fewest_steps(results):
+    """For every ratio, standardized's steps against each other method's (`compare` over the seeds): "fewer" when
+    its range lies below the other's, "more" when above, else "no measurable difference"."""
+    words = {"lower": "fewer", "higher": "more"}
+    return {ratio: {m: words.get(v, v) for m in METHODS if m != "standardized"
+                    for v in [compare(row["standardized"][1], row[m][1])]}
+            for ratio, row in results.items()}
 
 
 def draw_landscape(ax, q, steps=60, levels=12):

@@ -17,7 +17,8 @@ from ..cats import FUR_COLORS, LABELS, NOT_BLACK, CatsData, Standardizer, load_s
 from ..network import MLP
 from ..parallel import run_all
 from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
-from ..training import BatchNormInputRecorder, Recorder, adabn, train
+from ..evidence import Spread, compare, compare_paired
+from ..training import BatchNormInputRecorder, GradientICSRecorder, OnProbe, Recorder, adabn, train
 from ..widgets import Live
 
 SEVERITIES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -69,23 +70,97 @@ def bias_explorer(sweep):
                                                               description="bias"))
 
 
-def internal_shift(data, hidden=(64, 64), steps=600, seed=0, every=10):
-    """Train MLPs with and without BN (before the ReLU) on `data` with the same seed and batches. Records the
-    input of every nonlinearity (Recorder) in both, and, in the BN network, the input of every BN layer too.
-    Returns ({"plain": Recorder, "bn": Recorder, "bn input": BatchNormInputRecorder}, histories)."""
-    st = Standardizer().fit(data.flatten())
-    x = st.transform(data.flatten())
-    recs, hists = {}, {}
-    for name, norm in (("plain", None), ("bn", "batch")):
-        recorders = [Recorder(every=every)]
-        if norm:
-            recs["bn input"] = BatchNormInputRecorder(every=every)
-            recorders.append(recs["bn input"])
-        recs[name] = recorders[0]
-        model = MLP(x.shape[1], list(hidden), 2, norm=norm, seed=seed)
-        hists[name] = train(model, x, data.labels, steps=steps, batch_size=64, lr=0.02, momentum=0.9, seed=seed,
-                            eval_every=steps, recorder=recorders)
-    return recs, hists
+ICS_SEEDS = (0, 1, 2, 3, 4)
+LR, MOMENTUM = 0.02, 0.9
+
+
+def internal_shift(split="train", hidden=(64, 64), steps=600, seeds=ICS_SEEDS, every=10, probe_size=256):
+    """Internal covariate shift, measured two ways, in MLPs trained without and with BN (before each ReLU) on a
+    black-cats split, once per seed (both networks share a seed's initialization and batches):
+
+    - distribution: every `every` steps, the inputs of every hidden layer's ReLU on one fixed probe batch (the
+      first `probe_size` training images), and in the BN network the inputs of every BN layer too (`OnProbe`);
+    - gradient (Santurkar et al. 2018): every 50 steps, `gradient_ics` of the output layer on the probe batch, the
+      earlier layers moved by one step of the size training takes, lr / (1 - momentum).
+
+    Returns {seed: {"plain": Recorder, "bn input": BatchNormInputRecorder, "bn": Recorder,
+    "gradient plain": GradientICSRecorder, "gradient bn": GradientICSRecorder}}.
+    """
+    jobs = [dict(split=split, norm=norm, hidden=hidden, steps=steps, seed=seed, every=every, probe_size=probe_size)
+            for seed in seeds for norm in (None, "batch")]
+    runs = iter(run_all(_ics_run, jobs))
+    out = {}
+    for seed in seeds:
+        (plain, _, grad_plain), (bn, bn_input, grad_bn) = next(runs), next(runs)
+        out[seed] = {"plain": plain, "bn input": bn_input, "bn": bn, "gradient plain": grad_plain,
+                     "gradient bn": grad_bn}
+    return out
+
+
+def _ics_run(split, norm, hidden, steps, seed, every, probe_size):
+    """One network of `internal_shift`: (Recorder, BatchNormInputRecorder or None, GradientICSRecorder)."""
+    data = load_split(split)
+    x = Standardizer().fit(data.flatten()).transform(data.flatten())
+    probe_x, probe_y = x[:probe_size], data.labels[:probe_size]
+    rec = Recorder(every=every)
+    bn_input = BatchNormInputRecorder(every=every) if norm else None
+    grad = GradientICSRecorder(probe_x, probe_y, lr=LR / (1 - MOMENTUM), every=50)
+    model = MLP(x.shape[1], list(hidden), 2, norm=norm, seed=seed)
+    on_probe = OnProbe([rec] + ([bn_input] if norm else []), probe_x)
+    train(model, x, data.labels, steps=steps, batch_size=64, lr=LR, momentum=MOMENTUM, seed=seed, eval_every=steps,
+          recorder=[on_probe, grad])
+    return rec, bn_input, grad
+
+
+ICS_ROWS = (("plain", "without BN: ReLU input"), ("bn input", "with BN: BN input"),
+            ("bn", "with BN: ReLU input (BN output)"))
+
+
+def ics_summary(ics, layer=-1):
+    """Spreads over seeds of the measures of `internal_shift` for one layer: {row: {measure: Spread}}.
+    Distribution rows (ICS_ROWS) get "mean shift", "std change" and "jitter" of `Recorder.drift(relative=True)`
+    (in units of each unit's early spread); the gradient rows get the median over training of
+    `gradient_ics`'s "relative" change and "cos"."""
+    seeds = list(ics)
+    out = {}
+    for name, _ in ICS_ROWS:
+        drifts = [ics[s][name].drift(layer, relative=True) for s in seeds]
+        out[name] = {k: Spread([d[k] for d in drifts]) for k in ("mean shift", "std change", "jitter")}
+    for name in ("gradient plain", "gradient bn"):
+        out[name] = {k: Spread([np.median(ics[s][name].series(k)) for s in seeds]) for k in ("relative", "cos")}
+    out["gradient ratio"], out["gradient paired"] = compare_paired(out["gradient bn"]["relative"].values,
+                                                                   out["gradient plain"]["relative"].values)
+    return out
+
+
+GRADIENT_HEADERS = ("|G - G'| / |G|", "cos(G, G')")
+DRIFT_FORMATS = {"mean shift": ".3f", "std change": ".3f", "jitter": ".4f"}
+
+
+def ics_table(summary):
+    """The summary of `ics_summary` as text: one row per measured layer input, mean (min-max) over seeds."""
+    lines = [f"{'distribution, on the probe batch':34}" + "".join(f"{k:>23}" for k in DRIFT_FORMATS)]
+    for name, label in ICS_ROWS:
+        lines.append(f"{label:34}" + "".join(f"{format(summary[name][k], f):>23}" for k, f in DRIFT_FORMATS.items()))
+    lines.append("")
+    lines.append(f"{'gradient-based, output layer':34}{GRADIENT_HEADERS[0]:>23}  {GRADIENT_HEADERS[1]:>29}")
+    for name, label in (("gradient plain", "without BN"), ("gradient bn", "with BN")):
+        row = summary[name]
+        lines.append(f"{label:34}{format(row['relative'], '.4f'):>23}  {format(row['cos'], '.6f'):>29}")
+    return "\n".join(lines)
+
+
+def ics_verdicts(summary):
+    """{question: verdict} from the spreads over seeds: is each measure of the BN network lower or higher than
+    without BN? The gradient change is compared paired by seed (`compare_paired`: both networks of a seed share
+    their initial weights and batches), the other measures by their ranges (`compare`)."""
+    out = {}
+    for k in ("mean shift", "std change", "jitter"):
+        out[f"BN output vs no BN, {k}"] = compare(summary["bn"][k], summary["plain"][k])
+        out[f"BN input vs no BN, {k}"] = compare(summary["bn input"][k], summary["plain"][k])
+    out["gradient change |G - G'| / |G|, BN vs no BN (paired)"] = summary["gradient paired"]
+    out["cos(G, G'), BN vs no BN"] = compare(summary["gradient bn"]["cos"], summary["gradient plain"]["cos"])
+    return out
 
 
 def plot_features(splits, names=("train", "test_colors")):
@@ -107,35 +182,108 @@ PANELS = (("plain", PLAIN, "without BN: input to ReLU"), ("bn input", PALETTE["s
           ("bn", WITH_BN, "with BN: input to ReLU (BN output)"))
 
 
-def plot_drift(recs, layer=-1, units=(0, 1, 2, 3)):
-    """Per-unit batch mean of the last hidden layer's pre-activations over training (same y-axis):
-    without BN; with BN, before it normalizes them; and with BN, after."""
-    fig, axes = new_figure(1, 3, figsize=(13, 3.6), sharey=True)
+def plot_drift(ics, seed=0, layer=-1, units=(0, 1, 2, 3)):
+    """Four units of the last hidden layer over training, on the fixed probe batch, for one seed of
+    `internal_shift`: their mean over the probe batch, in units of each unit's early spread (so the three panels
+    share one scale): without BN; with BN, before it normalizes them; and with BN, after. Far right: the
+    gradient-based measure over training, every seed."""
+    fig, axes = new_figure(1, 4, figsize=(15, 3.6))
     for ax, (name, color, title) in zip(axes, PANELS):
-        rec = recs[name]
+        rec = ics[seed][name]
+        mean, std = rec.mean[layer], rec.std[layer]
+        scale = np.maximum(std[:5].mean(axis=0), 1e-12)
         for u in units:
-            ax.plot(rec.steps, rec.mean[layer][:, u], color=color, alpha=0.9, lw=1.5)
+            ax.plot(rec.steps, (mean[:, u] - mean[0, u]) / scale[u], color=color, alpha=0.9, lw=1.5)
         ax.set(xlabel="training step", title=title)
-    axes[0].set_ylabel("batch mean of one unit")
+    lo = min(ax.get_ylim()[0] for ax in axes[:3])
+    hi = max(ax.get_ylim()[1] for ax in axes[:3])
+    for ax in axes[:3]:
+        ax.set_ylim(lo, hi)
+    axes[0].set_ylabel("probe mean - start, in early stds")
+    ax = axes[3]
+    for name, color, label in (("gradient plain", PLAIN, "without BN"), ("gradient bn", WITH_BN, "with BN")):
+        for i, s in enumerate(ics):
+            ax.plot(ics[s][name].steps, ics[s][name].series("relative"), color=color, lw=1.2, alpha=0.8,
+                    label=label if i == 0 else None)
+    ax.set(xlabel="training step", ylabel="|G - G'| / |G|", yscale="log", title="gradient-based ICS")
+    ax.legend(fontsize=9)
     return fig
 
 
-def plot_shift_results(res):
-    """Accuracy of each variant (no BN, BN, BN + AdaBN) on each test split, as grouped bars."""
-    variants = list(res.accuracy)
-    splits = list(res.accuracy[variants[0]])
-    fig, ax = new_figure(figsize=(9, 3.6))
+def plot_shift_results(spreads):
+    """Accuracy of each variant (no BN, BN, BN + AdaBN) on each test split, as grouped bars: the mean over seeds,
+    with the min-max range as an error bar (a `shift_over_seeds` result)."""
+    variants = list(spreads)
+    splits = list(spreads[variants[0]])
+    fig, ax = new_figure(figsize=(10, 3.6))
     colors = (PLAIN, WITH_BN, PALETTE["green"])
     pos = np.arange(len(splits))
     width = 0.8 / len(variants)
     for i, (v, c) in enumerate(zip(variants, colors)):
-        ax.bar(pos + (i - (len(variants) - 1) / 2) * width, [res.accuracy[v][s] for s in splits], width=width,
-               color=c, label=v)
+        sp = [spreads[v][name] for name in splits]
+        mean = np.array([x.mean for x in sp])
+        err = np.array([[x.mean - x.lo for x in sp], [x.hi - x.mean for x in sp]])
+        ax.bar(pos + (i - (len(variants) - 1) / 2) * width, mean, width=width, color=c, label=v, yerr=err,
+               capsize=3, ecolor=PALETTE["black"])
     ax.set_xticks(pos, splits)
-    ax.axhline(0.5, color=PALETTE["grey"], ls=":", lw=1)
-    ax.set(ylim=(0, 1.05), ylabel="accuracy", title="BN + AdaBN absorbs the lighting shift, not the colour shift")
-    ax.legend(loc="lower left", fontsize=10)
+    ax.axhline(0.5, color=PALETTE["grey"], ls=":", lw=1, label="chance")
+    ax.set(ylim=(0, 1.12), ylabel="accuracy", title="mean over 5 seeds, bars: min-max")
+    ax.legend(loc="upper center", ncols=4, fontsize=10, bbox_to_anchor=(0.5, -0.12))
     return fig
+
+
+SHIFT_SEEDS = (0, 1, 2, 3, 4)
+SHIFTED_SPLITS = ("test", "test_colors", "test_lighting", "test_gamma")
+
+
+def gamma_shifted(data, gamma=3.0):
+    """A copy of `data` with every pixel x -> x ** gamma: a change of lighting that is *not* an affine map of the
+    pixels (dark tones darken more than light ones), so re-estimated BN statistics cannot undo it exactly."""
+    out = copy.copy(data)
+    out.images = data.images ** np.float32(gamma)
+    out.info = dict(data.info, gamma=gamma)
+    return out
+
+
+def shift_over_seeds(seeds=SHIFT_SEEDS, gamma=3.0):
+    """`shift_experiment` on the canonical splits once per seed: trained on `train`, tested on `test`,
+    `test_colors`, `test_lighting` and `test_gamma` (`test` with every pixel x -> x ** gamma).
+
+    Returns (list of ShiftResults, one per seed; {variant: {split: Spread of accuracy over the seeds}})."""
+    results = run_all(_shift_run, [dict(seed=seed, gamma=gamma) for seed in seeds])
+    spreads = {v: {name: Spread([r.accuracy[v][name] for r in results]) for name in SHIFTED_SPLITS}
+               for v in results[0].accuracy}
+    return results, spreads
+
+
+def _shift_run(seed, gamma):
+    """One seed of `shift_over_seeds` (the splits are loaded in the worker: cheaper than sending them)."""
+    tests = {name: load_split(name) for name in SHIFTED_SPLITS[:3]}
+    tests["test_gamma"] = gamma_shifted(tests["test"], gamma)
+    return shift_experiment(load_split("train"), tests, seed=seed)
+
+
+def shift_table(spreads):
+    """Accuracy (%) of every variant on every split: mean (min-max) over seeds, as text."""
+    splits = list(next(iter(spreads.values())))
+    lines = [f"{'accuracy (%)':12}" + "".join(f"{name:>20}" for name in splits)]
+    for v, row in spreads.items():
+        lines.append(f"{v:12}" + "".join(f"{_percent(row[name]):>20}" for name in splits))
+    return "\n".join(lines)
+
+
+def _percent(spread):
+    return f"{100 * spread.mean:.1f} ({100 * spread.lo:.1f}-{100 * spread.hi:.1f})"
+
+
+def shift_verdicts(spreads):
+    """{question: verdict} on every shifted split, from the ranges over seeds (`compare`)."""
+    out = {}
+    for name in SHIFTED_SPLITS[1:]:
+        out[f"{name}: BN vs no BN"] = compare(spreads["BN"][name], spreads["no BN"][name])
+        out[f"{name}: BN + AdaBN vs BN"] = compare(spreads["BN + AdaBN"][name], spreads["BN"][name])
+        out[f"{name}: BN + AdaBN vs no BN"] = compare(spreads["BN + AdaBN"][name], spreads["no BN"][name])
+    return out
 
 
 VARIANTS = ("no BN", "BN", "BN + AdaBN")

@@ -14,6 +14,23 @@ NORM_KINDS = (None, "batch", "layer", "group")
 NORM_NAMES = {None: "none", "batch": "BatchNorm", "layer": "LayerNorm", "group": "GroupNorm"}
 NORM_COLORS = {None: PLAIN, "batch": WITH_BN, "layer": PALETTE["green"], "group": PALETTE["purple"]}
 BATCH_SIZES = (2, 4, 8, 32, 128)
+# Wu & He (2018), Group Normalization, Figure 1: ResNet-50 on ImageNet, validation error (%) by images per GPU
+WU_HE_BN_ERROR = {32: 23.6, 16: 23.7, 8: 24.8, 4: 27.3, 2: 34.7}
+WU_HE_GN_ERROR = 24.1  # about the same at every batch size
+
+
+def compare_with_wu_he(grid, batch_sizes=(32, 8, 4, 2)):
+    """Text: test error (%) of our BatchNorm and GroupNorm MLPs from a `batch_size_grid`, beside Wu & He's ResNet-50
+    on ImageNet, and each one's loss from the largest batch size listed to the smallest."""
+    lines = [f"{'batch':>5}  {'ours: BN':>9} {'ours: GN':>9}   {'Wu & He: BN':>11} {'Wu & He: GN':>11}"]
+    ours = {norm: {b: 100 * (1 - grid[norm, b]["test"]) for b in batch_sizes} for norm in ("batch", "group")}
+    for b in batch_sizes:
+        lines.append(f"{b:5d}  {ours['batch'][b]:9.1f} {ours['group'][b]:9.1f}   {WU_HE_BN_ERROR[b]:11.1f} "
+                     f"{WU_HE_GN_ERROR:11.1f}")
+    big, small = batch_sizes[0], batch_sizes[-1]
+    lines.append(f"BN's error from batch {big} to {small}: ours +{ours['batch'][small] - ours['batch'][big]:.1f} "
+                 f"points, Wu & He's +{WU_HE_BN_ERROR[small] - WU_HE_BN_ERROR[big]:.1f} points")
+    return "\n".join(lines)
 
 
 def companion_effect(batch_size=8, n_batches=20, seed=0):
