@@ -1,5 +1,9 @@
 """bn-teach: batch normalization you can see and measure. An exact NumPy BatchNorm, a tiny MLP toolkit,
 the "black cats" dataset, and helpers that keep the lessons short."""
+from .blas import check_blas_kernel, limit_blas_threads
+
+limit_blas_threads()  # one BLAS thread per process: small matrices, shared servers (see bn_teach.blas)
+check_blas_kernel()  # say so when this BLAS kernel gives other digits than the stored outputs
 from .layers import (BatchNorm, GroupNorm, LayerNorm, Linear, Module, ReLU, Sigmoid, Tanh, batchnorm_backward,
                      batchnorm_eval_forward, batchnorm_forward, groupnorm_backward, groupnorm_forward,
                      layernorm_backward, layernorm_forward)
