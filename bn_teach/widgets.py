@@ -12,8 +12,13 @@ The pattern (it passes strict nbval and redraws fastest, see the developers' not
 
 An update that raises ValueError (an impossible setting, e.g. batch size 1 in training mode) does not print a
 traceback: its message is shown in red above the figure and the figure keeps its last state.
+
+A Live's output also carries a PNG of the figure as first shown (`image/png` beside the widget view): JupyterLab
+and Voila show the widget, static renderers (nbconvert, nbviewer, GitHub, `python3 tasks.py html`) the picture.
 """
+import base64
 import html
+import io
 import time
 import weakref
 
@@ -55,6 +60,19 @@ class Live(widgets.VBox):
         if isinstance(engine, ConstrainedLayoutEngine):
             engine.execute(self.fig)
             self.fig.set_layout_engine("none")
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view, and a picture of the figure's current state for readers without a kernel."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["image/png"] = self.png()
+        return data
+
+    def png(self):
+        """The figure as it is now, as base64-encoded PNG."""
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def values(self):
         """The current value of every control, by name."""
