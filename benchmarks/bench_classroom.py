@@ -107,6 +107,17 @@ def classroom(lesson, k, env):
     return max(r["end"] for r in results) - min(r["start"] for r in results), results
 
 
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since boot (all users; Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def lesson_path(key):
     matches = sorted((ROOT / "notebooks").glob(f"{key}*.ipynb"))
     if not matches:
@@ -124,6 +135,8 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=4, help="K (default 4)")
     parser.add_argument("--baseline", help="a git commit: also run the lesson alone with its bn_teach")
     parser.add_argument("--no-sizing", action="store_true", help="skip every lesson alone (the sizing table)")
+    parser.add_argument("--workers", help="BN_TEACH_WORKERS for every kernel, as a teacher may set on a hub")
+    parser.add_argument("--only", help="lessons for the sizing table (e.g. 04); default: all")
     parser.add_argument("--student", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.student:
@@ -135,19 +148,25 @@ def main(argv=None):
 
     cores = available_cpus()
     env = hub_env()
-    print(f"{load()} at start; {cores} cores; hub environment (no OPENBLAS_/OMP_/MKL_/BN_TEACH_ variables)")
+    setting = "no OPENBLAS_/OMP_/MKL_/BN_TEACH_ variables"
+    if args.workers:
+        env["BN_TEACH_WORKERS"] = args.workers
+        setting = f"BN_TEACH_WORKERS={args.workers}, no other OPENBLAS_/OMP_/MKL_/BN_TEACH_ variables"
+    print(f"{load()} at start; {cores} cores; hub environment ({setting})")
     targets = []
     if not args.no_sizing:
         print(f"\nEach lesson alone (K = 1): per student\n{'lesson':40} {'seconds':>8} {'CPU s':>8} {'peak MiB':>9}")
         for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-            if path.name.startswith("00"):
+            if path.name.startswith("00") or (args.only and not path.name.startswith(args.only)):
                 continue
             seconds, (r,) = classroom(path, 1, env)
             print(f"{path.name:40} {seconds:8.1f} {r['cpu']:8.1f} {r['peak_mib']:9.0f}")
             targets.append(r["peak_mib"] <= 250)
     lesson = lesson_path(args.lesson)
     one_s, (one,) = classroom(lesson, 1, env)
+    busy = busy_cpu_seconds()
     k_s, many = classroom(lesson, args.students, env)
+    busy = busy_cpu_seconds() - busy if busy is not None else None
     ideal = args.students * one["cpu"] / cores
     ratio = k_s / ideal
     mean_cpu = sum(r["cpu"] for r in many) / len(many)
@@ -158,8 +177,14 @@ def main(argv=None):
           f"peak {max(r['peak_mib'] for r in many):5.0f} MiB per student")
     print(f"  CPU-bound ideal {args.students} x {one['cpu']:.1f} / {cores} = {ideal:.1f} s; "
           f"ratio {ratio:.2f} (target <= 1.25: {'met' if ratio <= 1.25 else 'MISSED'})")
-    print(f"  the students got {sum(r['cpu'] for r in many) / (k_s * cores):.0%} of the cores' time while they ran "
-          f"(the rest went to idle moments and to other users of the machine)")
+    ours = sum(r["cpu"] for r in many)
+    print(f"  the students got {ours / (k_s * cores):.0%} of the cores' time while they ran")
+    if busy is not None:
+        others = max(0.0, busy - ours)  # what other users of the machine took meanwhile
+        left = cores - others / k_s
+        print(f"  other processes (other users, the students' drivers) took {others / k_s:.2f} cores meanwhile; "
+              f"ideal on the {left:.2f} cores left "
+              f"{args.students * one['cpu'] / left:.1f} s, ratio {k_s * left / (args.students * one['cpu']):.2f}")
     print(f"  peak memory per student {peak:.0f} MiB (target <= 250: {'met' if peak <= 250 else 'MISSED'})")
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
