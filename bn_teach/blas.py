@@ -58,7 +58,8 @@ def stored_kernel_mismatch(libraries=None):
     pin = f" To get the stored digits, {HOW_TO_PIN}." if _can_pin(lib) else ""
     return (f"NumPy here computes with {name}{kernel}; the stored outputs of these lessons were computed with "
             f"OpenBLAS's Haswell kernels, which add up sums in another order. Trained accuracies and losses may "
-            f"differ from the stored ones in their last digits.{pin}")
+            f"differ from the stored ones in their last digits: read the patterns (which setting trains faster, which "
+            f"gap is larger), not the last digit.{pin}")
 
 
 def _can_pin(lib):
