@@ -1,6 +1,7 @@
 """Live figures: a drag draws only the newest value; the output carries a picture for readers without a kernel."""
 import asyncio
 import base64
+import threading
 
 import ipywidgets as widgets
 import matplotlib
@@ -36,7 +37,9 @@ def test_a_drag_from_the_browser_draws_the_newest_value_and_skips_stale_ones(coa
             slider.set_state({"value": value})  # what a message from the browser does
         await asyncio.sleep(0.2)
 
-    asyncio.run(drag())
+    runner = threading.Thread(target=asyncio.run, args=(drag(),))  # a loop of its own, as in a kernel
+    runner.start()
+    runner.join()
     assert calls[0] == 0 and calls[-1] == 8  # the first state, and the last step is shown
     assert len(calls) - 1 == (2 if coalesce else 8)  # the first step at once, then only the newest
 
