@@ -5,6 +5,8 @@
     python3 tasks.py html     # render every lesson (stored outputs) to static HTML pages in site/
     python3 tasks.py bench    # the benchmarks under benchmarks/
     python3 tasks.py voila NOTEBOOK   # one lesson as a standalone app (e.g. notebooks/02_inside_batchnorm.ipynb)
+    python3 tasks.py lock     # upgrade .venv to the newest allowed versions and write them to constraints.txt
+    python3 tasks.py kernel   # install the Jupyter kernel "Python (bn-teach)" (stored digits from any Jupyter)
 
 Only the Python standard library is used here, so it runs on a fresh machine (Linux, macOS or Windows).
 """
@@ -20,6 +22,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bn-teach-installed"
+LOCK = ROOT / "constraints.txt"
+# the packages whose versions the stored outputs depend on (tests/test_lock.py compares them with the lock)
+OUTPUT_PACKAGES = ("numpy", "matplotlib", "ipywidgets", "ipympl")
 
 
 def lesson_env(**extra):
@@ -40,18 +45,69 @@ def run(*cmd, **kw):
 
 
 def setup():
-    """Create .venv and install the package (editable) with its extras; skipped when nothing changed."""
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install the package (editable) with its extras, at the versions in constraints.txt (those
+    the stored outputs were computed with); skipped when nothing changed."""
+    sources = (ROOT / "pyproject.toml").read_bytes() + (LOCK.read_bytes() if LOCK.exists() else b"")
+    want = hashlib.sha256(sources).hexdigest()
     if STAMP.exists() and STAMP.read_text() == want and PY.exists():
         return 0
     if not PY.exists() and run(sys.executable, "-m", "venv", VENV):
         return 1
     if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"):
         return 1
-    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[lab,test]"):
+    if run(PY, "-m", "pip", "install", "--quiet", *lock_args(), "-e", ".[lab,test]"):
         return 1
     STAMP.write_text(want)
     return 0
+
+
+def lock_args():
+    """pip's arguments that apply the lock: only for the Python version it was made with (another Python may
+    need other versions: then the newest allowed ones are installed, and the stored digits may differ)."""
+    if not LOCK.exists():
+        return []
+    made_with = next((line.split()[-1] for line in LOCK.read_text().splitlines()
+                      if line.startswith("# python ")), None)
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if made_with != here:
+        print(f"note: constraints.txt is for Python {made_with}, this is Python {here}: installing the newest "
+              "allowed versions; lesson numbers may differ from the stored outputs in their last digits")
+        return []
+    return ["-c", LOCK]
+
+
+def lock(*args):
+    """Upgrade .venv to the newest versions pyproject.toml allows and write them all to constraints.txt. Then
+    re-execute the notebooks, so that their stored outputs come from the versions in the lock.
+    `lock --keep` writes the versions installed now, without upgrading."""
+    if setup():
+        return 1
+    if "--keep" not in args and run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "-e", ".[lab,test]"):
+        return 1
+    frozen = subprocess.run([str(PY), "-m", "pip", "freeze", "--exclude-editable"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout
+    blas = subprocess.run([str(PY), "-c", "from threadpoolctl import threadpool_info as i; import numpy; "
+                           "print(' '.join(f\"{b['internal_api']} {b['version']} {b.get('architecture')}\" for b in i() "
+                           "if b['user_api'] == 'blas'))"], capture_output=True, text=True, env=lesson_env())
+    header = ["# The versions the lessons' stored outputs were computed with; `python3 tasks.py setup` (and so CI)",
+              "# installs them, a plain `pip install bn-teach` does not. Refresh: `python3 tasks.py lock`, then",
+              "# re-execute the notebooks. tests/test_lock.py checks the installed versions against this file.",
+              f"# python {sys.version_info.major}.{sys.version_info.minor}",
+              f"# blas {blas.stdout.strip() or 'unknown'}"]
+    LOCK.write_text("\n".join(header) + "\n" + frozen)
+    print(f"wrote {LOCK.name}: {len(frozen.splitlines())} packages")
+    return setup()
+
+
+def kernel(*args):
+    """Install a Jupyter kernel "Python (bn-teach)" for this environment that pins OpenBLAS's kernel (see
+    lesson_env): a lesson run with it in any Jupyter (a hub, conda) gives the stored digits. Extra arguments go to
+    `ipykernel install` (default: --user; e.g. --sys-prefix for a hub's shared environment)."""
+    if setup():
+        return 1
+    pins = [a for k, v in lesson_env().items() if k == "OPENBLAS_CORETYPE" for a in ("--env", k, v)]
+    return run(PY, "-m", "ipykernel", "install", *(args or ["--user"]), "--name", "bn-teach",
+               "--display-name", "Python (bn-teach)", *pins)
 
 
 def lab(*args):
@@ -80,7 +136,8 @@ def bench(*args):
     return 0
 
 
-TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench}
+TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench, "lock": lock,
+         "kernel": kernel}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -2,9 +2,14 @@
 the "black cats" dataset, and helpers that keep the lessons short.
 
 The core (what a student may read beside the lessons, and a teacher may reuse): `layers`, `network`, `training`,
-`runs`, the datasets `cats`, `digits` and `samples`, `plots`, `widgets`, `parallel`, `validation`.
+`runs`, `evidence`, the datasets `cats`, `digits` and `samples`, `plots`, `widgets`, `parallel`, `blas`,
+`validation`.
 One module per lesson in `bn_teach.lessons`; the exercise checkers in `bn_teach.exercises`.
 """
+from .blas import check_blas_kernel, limit_blas_threads
+
+limit_blas_threads()  # one BLAS thread per process: small matrices, shared servers (see bn_teach.blas)
+check_blas_kernel()  # say so when this BLAS kernel gives other digits than the stored outputs
 from .layers import (BatchNorm, GroupNorm, LayerNorm, Linear, Module, ReLU, Sigmoid, Tanh, batchnorm_backward,
                      batchnorm_eval_forward, batchnorm_forward, groupnorm_backward, groupnorm_forward,
                      layernorm_backward, layernorm_forward, running_stats_update)

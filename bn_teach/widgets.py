@@ -12,8 +12,18 @@ The pattern (it passes strict nbval and redraws fastest, see the developers' not
 
 An update that raises ValueError (an impossible setting, e.g. batch size 1 in training mode) does not print a
 traceback: its message is shown in red above the figure and the figure keeps its last state.
+
+Dragging a slider sends a value per step; drawing each in turn would leave the figure behind the mouse. A value
+that comes from the browser while the figure was just redrawn waits a moment (COALESCE_SECONDS) for newer ones
+and only the newest is drawn; a single step is drawn at once. Values set from Python are drawn at once, always.
+
+A Live's output also carries a PNG of the figure as first shown (`image/png` beside the widget view): JupyterLab
+and Voila show the widget, static renderers (nbconvert, nbviewer, GitHub, `python3 tasks.py html`) the picture.
 """
+import asyncio
+import base64
 import html
+import io
 import time
 import weakref
 
@@ -25,10 +35,14 @@ _LIVE = weakref.WeakSet()
 class Live(widgets.VBox):
     """A row of controls, a message line, and a figure that `update(**values)` redraws on every change."""
 
+    coalesce = True  # skip stale values during a drag (the drag benchmark turns it off to compare)
+    COALESCE_SECONDS = 0.02  # long enough for the values already waiting in the kernel's queue to arrive
+
     def __init__(self, fig, update, layout_columns=3, **controls):
         self.fig, self.update_fn, self.controls = fig, update, controls
         self.message = widgets.HTML(value="")
         self.last_error = None
+        self._pending, self._last_refresh = False, 0.0
         items = list(controls.values())
         rows = [widgets.HBox(items[i:i + layout_columns]) for i in range(0, len(items), layout_columns)]
         for w in items:
@@ -56,11 +70,44 @@ class Live(widgets.VBox):
             engine.execute(self.fig)
             self.fig.set_layout_engine("none")
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view, and a picture of the figure's current state for readers without a kernel."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["image/png"] = self.png()
+        return data
+
+    def png(self):
+        """The figure as it is now, as base64-encoded PNG."""
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
     def values(self):
         """The current value of every control, by name."""
         return {name: w.value for name, w in self.controls.items()}
 
-    def _on_change(self, _change):
+    def _on_change(self, change):
+        # a value from the browser (ipywidgets holds a property lock while it applies one): maybe part of a drag
+        from_browser = bool(getattr(change.get("owner"), "_property_lock", None))
+        if not (self.coalesce and from_browser):
+            self.refresh()
+            return
+        if self._pending:  # a redraw is already due: it will draw this value or a newer one
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (not in a kernel): draw now
+            self.refresh()
+            return
+        if time.perf_counter() - self._last_refresh > self.COALESCE_SECONDS:
+            self.refresh()  # the first step of a drag, or a single step: at once
+            return
+        self._pending = True  # values arriving right after a redraw: wait for the newest
+        loop.call_later(self.COALESCE_SECONDS, self._draw_pending)
+
+    def _draw_pending(self):
+        self._pending = False
         self.refresh()
 
     def refresh(self):
@@ -73,6 +120,7 @@ class Live(widgets.VBox):
             self.last_error = exc
             self.message.value = f"<span style='color:#D55E00'><b>Not possible:</b> {html.escape(str(exc))}</span>"
         self.fig.canvas.draw_idle()
+        self._last_refresh = time.perf_counter()
 
     def set(self, **values):
         """Set several controls at once (one redraw per control, as a student moving them would)."""

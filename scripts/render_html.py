@@ -38,6 +38,9 @@ def render(out):
     links = []
     for path in notebooks():
         nb = nbformat.read(path, as_version=4)
+        # a page without a kernel cannot run the live figures: without their saved widget state, nbconvert shows
+        # the picture each one stores beside its widget view (bn_teach.widgets.Live) instead of an empty output
+        nb.metadata.pop("widgets", None)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title(nb, path.stem)}})
         rel = path.relative_to(ROOT / "notebooks").with_suffix(".html")
         target = out / rel

@@ -1,4 +1,6 @@
 """Lesson runs spread over worker processes give exactly the numbers of the same runs in-process."""
+import os
+
 import pytest
 
 from bn_teach import parallel
@@ -21,3 +23,32 @@ def test_worker_count_is_validated_and_defaults_to_in_process_outside_jupyter(mo
         parallel.workers()
     monkeypatch.delenv("BN_TEACH_WORKERS")
     assert parallel.workers() == 1  # pytest is not a Jupyter kernel
+
+
+def test_worker_count_follows_the_cgroup_quota(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # a hub's limit of 1.5 CPUs
+    assert parallel._cgroup_cpu_quota(str(tmp_path)) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert parallel._cgroup_cpu_quota(str(tmp_path)) is None
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")  # cgroup v1: half a CPU
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert parallel._cgroup_cpu_quota(str(tmp_path)) == 0.5
+    assert 1 <= parallel.available_cpus() <= (os.cpu_count() or 1)
+
+
+def test_one_blas_thread_per_process():
+    from bn_teach.blas import blas_libraries
+
+    assert [lib["num_threads"] for lib in blas_libraries()] == [1] * len(blas_libraries())
+
+
+def test_the_blas_note_says_why_digits_differ_and_only_then():
+    from bn_teach.blas import stored_kernel_mismatch
+
+    assert stored_kernel_mismatch([dict(internal_api="openblas", version="0.3.31", architecture="Haswell")]) is None
+    note = stored_kernel_mismatch([dict(internal_api="openblas", version="0.3.31", architecture="SkylakeX")])
+    assert "SkylakeX" in note and "Haswell" in note and "last digits" in note
+    note = stored_kernel_mismatch([dict(internal_api="mkl", version="2024.1", architecture=None)])
+    assert "mkl 2024.1" in note and "OPENBLAS_CORETYPE" not in note  # no pin to offer for another BLAS

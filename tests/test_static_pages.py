@@ -2,6 +2,8 @@
 import importlib.util
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,3 +26,23 @@ def test_every_lesson_becomes_a_page_with_its_title_and_figures(tmp_path):
         assert "Traceback" not in page, f"{path.name}: stored output holds a traceback"
         if path.parent.name != "exercises":
             assert "data:image/png;base64" in page, f"{path.name}: no figure in the static page"
+        live, pictures = live_figures(path)
+        assert live == pictures, f"{path.name}: {live - pictures} live figure(s) stored without a picture"
+        assert page.count("data:image/png;base64") >= images(path), f"{path.name}: a stored figure is not shown"
+
+
+def widget_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if "data" in o]
+
+
+def live_figures(path):
+    """(live figures, live figures that carry a picture) in a notebook's stored outputs."""
+    live = [o for o in widget_outputs(path) if "application/vnd.jupyter.widget-view+json" in o.data
+            and o.data.get("text/plain", "").startswith("Live(")]
+    return len(live), sum("image/png" in o.data for o in live)
+
+
+def images(path):
+    """Stored outputs that carry a PNG (figures and live figures' pictures): each must appear on the page."""
+    return sum("image/png" in o.data for o in widget_outputs(path))
