@@ -29,10 +29,15 @@ class StoredOutputsWarning(UserWarning):
 
 
 def blas_libraries():
-    """threadpoolctl's description of every BLAS loaded in this process (name, version, kernel, threads)."""
+    """threadpoolctl's description of NumPy's BLAS (name, version, kernel, threads): the one the lessons compute
+    with. Other BLAS libraries a process may load as well (SciPy's, through scikit-learn) are left out; when none
+    can be told to be NumPy's, every BLAS loaded is returned."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS, so that there is something to describe)
     from threadpoolctl import threadpool_info
 
-    return [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    blas = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    numpys = [lib for lib in blas if "numpy" in str(lib.get("filepath", "")).replace("\\", "/").split("/")[-2]]
+    return numpys or blas
 
 
 def limit_blas_threads(threads=1):
