@@ -5,6 +5,8 @@
     python3 tasks.py html     # render every lesson (stored outputs) to static HTML pages in site/
     python3 tasks.py bench    # the benchmarks under benchmarks/
     python3 tasks.py voila NOTEBOOK   # one lesson as a standalone app (e.g. notebooks/02_inside_batchnorm.ipynb)
+    python3 tasks.py hub      # a local JupyterHub serving the lessons (http://127.0.0.1:8000; log in as teacher)
+    python3 tasks.py slides   # every lesson as an offline reveal.js slide deck in site/slides/
 
 Only the Python standard library is used here, so it runs on a fresh machine (Linux, macOS or Windows).
 """
@@ -48,7 +50,7 @@ def setup():
         return 1
     if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"):
         return 1
-    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[lab,test]"):
+    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[lab,test,hub]"):
         return 1
     STAMP.write_text(want)
     return 0
@@ -71,6 +73,31 @@ def voila(notebook="notebooks/02_inside_batchnorm.ipynb", *args):
     return setup() or run(PY, "-m", "voila", notebook, *args)
 
 
+def node_tools():
+    """The npm packages of package.json (the hub's proxy, reveal.js and MathJax for offline decks), once."""
+    modules = ROOT / "node_modules"
+    if (modules / ".bin" / "configurable-http-proxy").exists() and (modules / "reveal.js").exists():
+        return 0
+    return run("npm", "ci", "--no-audit", "--no-fund")
+
+
+def hub(*args):
+    """JupyterHub on 127.0.0.1:8000 with deploy/jupyterhub/jupyterhub_config_local.py; lessons pulled from this
+    clone (BN_TEACH_REPO overrides). Ctrl-C stops the hub and every student's server."""
+    if setup() or node_tools():
+        return 1
+    env = lesson_env()
+    env.setdefault("BN_TEACH_REPO", str(ROOT))
+    print("JupyterHub at http://127.0.0.1:8000 - log in as 'teacher' (admin, any password) or any student name")
+    return run(PY, "-m", "jupyterhub", "-f", ROOT / "deploy" / "jupyterhub" / "jupyterhub_config_local.py", *args,
+               env=env)
+
+
+def slides(*args):
+    """Offline reveal.js decks of every lesson (stored outputs) in site/slides/."""
+    return setup() or node_tools() or run(PY, ROOT / "scripts" / "render_slides.py", *args)
+
+
 def bench(*args):
     if setup():
         return 1
@@ -80,7 +107,8 @@ def bench(*args):
     return 0
 
 
-TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench}
+TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench,
+         "hub": hub, "slides": slides}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
