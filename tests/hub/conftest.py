@@ -4,7 +4,7 @@ real JupyterHub (deploy/jupyterhub/jupyterhub_config_local.py) on free local por
 The lessons repository is made from this working tree (every tracked file, as it is now), so the hub serves the
 lessons under test, not the last commit. In CI (CI set) a missing JupyterHub, proxy or git is an error, not a skip.
 """
-import ast
+import importlib.util
 import os
 import secrets
 import shutil
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import _free_port, _need, _stop, _wait_http
+from tests.browser.conftest import _free_port, _need, _stop, _wait_http  # noqa: F401 (_need: for the tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB_CONFIG = ROOT / "deploy" / "jupyterhub" / "jupyterhub_config.py"
@@ -23,19 +23,14 @@ PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 SINGLEUSER = Path(sys.executable).with_name("jupyterhub-singleuser")
 
 
-def hub_constants():
-    """The upper-case constants of jupyterhub_config.py (read, not executed: it needs JupyterHub's loader)."""
-    tree = ast.parse(HUB_CONFIG.read_text())
-    out = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name.isupper():
-                try:
-                    out[name] = ast.literal_eval(node.value)
-                except ValueError:
-                    pass
-    return out
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sizing = _load(ROOT / "deploy" / "sizing.py", "bn_teach_sizing")   # the hub config's constants, and the sizing
 
 
 def git(*args, cwd):

@@ -2,7 +2,6 @@
 lessons with nbgitpuller, each runs lesson 2 to completion in a kernel of their own, with the lesson's stored
 numbers and no error; each student's files are their own. Timings go to artifacts/hub/timings.json."""
 import json
-import re
 import threading
 import time
 import urllib.error
@@ -12,19 +11,13 @@ import nbformat
 import psutil
 import pytest
 
-from .conftest import ROOT, hub_constants
+from .conftest import ROOT, sizing
 from .student import Student
 
 STUDENTS = ["ada", "grace", "alan"]
 LESSON = "02_inside_batchnorm.ipynb"
 LESSON_PATH = f"bn-teach/notebooks/{LESSON}"
 ARTIFACTS = ROOT / "artifacts" / "hub"
-
-
-def _mib(size):
-    """'768M' / '1G' (JupyterHub's byte specification) in MiB."""
-    number, unit = re.fullmatch(r"([\d.]+)([KMGT]?)", size).groups()
-    return float(number) * {"K": 2**-10, "": 2**-20, "M": 1, "G": 2**10, "T": 2**20}[unit]
 
 
 def _stdout(outputs):
@@ -86,7 +79,7 @@ def test_three_students_run_a_lesson_at_once(hub):
     stored = nbformat.read(ROOT / "notebooks" / LESSON, as_version=4)
     stored_stdout = [_stdout(c.outputs) for c in stored.cells if c.cell_type == "code" and c.source.strip()]
     timings = {}
-    limits = hub_constants()
+    limits = sizing.constants()
     for s in students:
         r = results[s.name]
         # logging in starts the server and lands on the one link's page: nbgitpuller, then the lesson index
@@ -104,7 +97,7 @@ def test_three_students_run_a_lesson_at_once(hub):
         mine = s.api("contents/bn-teach/notebooks/answers.txt")
         assert mine["content"] == f"answers of {s.name}"
         server_mib, with_kernel_mib = r["pss"]
-        assert with_kernel_mib is not None and with_kernel_mib < _mib(limits["MEM_LIMIT"]), r["pss"]
+        assert with_kernel_mib is not None and with_kernel_mib < sizing.mib(limits["MEM_LIMIT"]), r["pss"]
         t = s.times
         timings[s.name] = {"login_to_server_s": round(t["server_ready"] - t["login"], 2),
                            "login_to_lessons_pulled_s": round(t["pulled"] - t["login"], 2),
