@@ -13,6 +13,7 @@ Only the Python standard library is used here, so it runs on a fresh machine (Li
 import hashlib
 import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -89,8 +90,18 @@ def hub(*args):
     env = lesson_env()
     env.setdefault("BN_TEACH_REPO", str(ROOT))
     print("JupyterHub at http://127.0.0.1:8000 - log in as 'teacher' (admin, any password) or any student name")
-    return run(PY, "-m", "jupyterhub", "-f", ROOT / "deploy" / "jupyterhub" / "jupyterhub_config_local.py", *args,
-               env=env)
+    cmd = [str(PY), "-m", "jupyterhub", "-f", str(ROOT / "deploy" / "jupyterhub" / "jupyterhub_config_local.py"),
+           *args]
+    print("+", " ".join(cmd), flush=True)
+    hub_proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        return hub_proc.wait()
+    except KeyboardInterrupt:   # let the hub stop the students' servers and its proxy, however long that takes
+        try:
+            return hub_proc.wait(timeout=2)   # Ctrl-C in a terminal reaches the hub itself
+        except subprocess.TimeoutExpired:
+            hub_proc.send_signal(signal.SIGINT)
+            return hub_proc.wait()
 
 
 def slides(*args):
