@@ -1,8 +1,8 @@
-"""What one student costs the server: peak memory (PSS) and CPU seconds of one kernel running a lesson the way a
-hub user runs it. The per-student limits in deploy/jupyterhub/jupyterhub_config.py and deploy/z2jh/config.yaml
+"""What one student costs the server: peak memory (PSS) and CPU seconds of one kernel running each lesson the way
+a hub user runs it. The per-student limits in deploy/jupyterhub/jupyterhub_config.py and deploy/z2jh/config.yaml
 come from this script's output (and are to be reconciled with benchmarks/bench_classroom.py).
 
-    python deploy/measure_student.py [notebooks/03_training_speed.ipynb] [--workers 1] [--repeat 3]
+    python deploy/measure_student.py [NOTEBOOK ...] [--workers 1] [--repeat 3]     (default: every lesson)
 
 Runs in a fresh kernel with the environment a hub user gets: no OPENBLAS_/OMP_/MKL_/BN_TEACH_ settings except
 the ones the hub config sets (BN_TEACH_WORKERS and the BLAS thread count = the student's CPU limit). PSS is summed
@@ -94,11 +94,19 @@ def measure(notebook, workers):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", default=ROOT / "notebooks" / "03_training_speed.ipynb", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    for run in range(args.repeat):
-        r = measure(args.notebook, args.workers)
-        print(f"{args.notebook.name} workers={args.workers} run {run + 1}: peak PSS {r['peak_pss_mib']:.0f} MiB, "
-              f"CPU {r['cpu_s']:.1f} s, wall {r['wall_s']:.1f} s, errors {r['errors']}", flush=True)
+    worst = {}
+    for notebook in args.notebooks:
+        for run in range(args.repeat):
+            r = measure(notebook, args.workers)
+            print(f"{notebook.name} workers={args.workers} run {run + 1}: peak PSS {r['peak_pss_mib']:.0f} MiB, "
+                  f"CPU {r['cpu_s']:.1f} s, wall {r['wall_s']:.1f} s, errors {r['errors']}", flush=True)
+            for key in ("peak_pss_mib", "cpu_s"):
+                if r[key] > worst.get(key, (0, ""))[0]:
+                    worst[key] = (r[key], notebook.name)
+    print(f"largest peak PSS: {worst['peak_pss_mib'][0]:.0f} MiB ({worst['peak_pss_mib'][1]}); "
+          f"most CPU: {worst['cpu_s'][0]:.1f} s ({worst['cpu_s'][1]})")

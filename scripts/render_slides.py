@@ -3,9 +3,9 @@
     python scripts/render_slides.py [--out site/slides]        (python3 tasks.py slides: npm ci first)
 
 The decks follow each cell's slide metadata (scripts/slide_metadata.py sets it). Nothing is executed: every figure
-is the one stored in the notebook; a live figure's slide (widgets, no stored picture) says to run the lesson. reveal.js and MathJax come from
-npm's packages in node_modules/ (package.json) and are copied beside the decks, so the folder works offline and
-from a USB stick; no page loads anything from the network.
+is the one stored in the notebook; a live figure's slide (widgets, no stored picture) says to run the lesson.
+reveal.js and MathJax come from npm's packages in node_modules/ (package.json) and are copied beside the decks, so
+the folder works offline and from a USB stick; no page loads anything from the network.
 """
 import argparse
 import html
