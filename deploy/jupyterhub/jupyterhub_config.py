@@ -32,17 +32,19 @@ c = get_config()  # noqa: F821 (injected by JupyterHub's config loader)
 ROOT = Path(__file__).resolve().parents[2]
 
 # ---- Per-student limits -------------------------------------------------------------------------------------------
-# Measured with deploy/measure_student.py: one kernel running lesson 3 (the heaviest) as a hub user, with
-# BN_TEACH_WORKERS=1, three runs on the 2-core development machine: peak PSS 188-191 MiB (kernel and its
-# children), 17.6-19.1 CPU-seconds, 19-25 s wall; with BN_TEACH_WORKERS=2 it peaks at 412-415 MiB. A student's
+# Measured with deploy/measure_student.py: one kernel running a lesson as a hub user (BN_TEACH_WORKERS=1), on the
+# 2-core development machine. Lesson 3, three runs on a quiet machine: peak PSS 188-191 MiB (kernel and its
+# children), 17.6-19.1 CPU-seconds, 19-25 s wall; with BN_TEACH_WORKERS=2 it peaks at 412-415 MiB. All lessons side
+# by side, one run each on a loaded machine (CPU-seconds inflate there): lesson 4 peaks at 192 MiB; lessons 3 and 5
+# take 23.5 and 23.6 CPU-s (the heaviest, equal within 1%), 6 takes 19.4, 4 13.5, 1 1.2, 2 1.5. A student's
 # jupyterhub-singleuser process adds MEM_SERVER_MIB (PSS, measured by tests/hub/test_hub.py: 129 MiB in each of
-# three servers; 221 MiB with lesson 2's kernel). To be reconciled with the
-# per-student numbers of benchmarks/bench_classroom.py (issue 14) once that lands.
-MEM_LESSON_PEAK_MIB = 191      # peak PSS of the kernel running lesson 3 (max of three runs)
+# three servers; 221 MiB with lesson 2's kernel). To be reconciled with the per-student numbers of
+# benchmarks/bench_classroom.py (issue 14) once that lands.
+MEM_LESSON_PEAK_MIB = 192      # peak PSS of a kernel running the most memory-hungry lesson (4; lesson 3: 191)
 MEM_SERVER_MIB = 129           # PSS of a student's jupyterhub-singleuser process itself
-CPU_SECONDS_LESSON = 19.1      # CPU-seconds of lesson 3, top to bottom (max of three runs)
-# guarantee: the server and one kernel at its lesson-3 peak (129 + 191 = 320 MiB), rounded up; limit: room for
-# a second open lesson, or for lesson 3 with two workers (129 + 415 = 544 MiB)
+CPU_SECONDS_LESSON = 19.1      # CPU-seconds of the heaviest lesson top to bottom (lesson 3, quiet machine; 5 ties)
+# guarantee: the server and one kernel at the heaviest lesson's peak (129 + 192 = 321 MiB), rounded up; limit: room
+# for a second open lesson, or for lesson 3 with two workers (129 + 415 = 544 MiB)
 MEM_GUARANTEE = "384M"
 MEM_LIMIT = "768M"
 CPU_GUARANTEE = 0.4            # a whole class running lesson 3 at once still finishes within 19.1 / 0.4 = 48 s

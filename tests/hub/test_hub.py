@@ -2,6 +2,7 @@
 lessons with nbgitpuller, each runs lesson 2 to completion in a kernel of their own, with the lesson's stored
 numbers and no error; each student's files are their own. Timings go to artifacts/hub/timings.json."""
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -112,6 +113,10 @@ def test_three_students_run_a_lesson_at_once(hub):
     with pytest.raises(urllib.error.HTTPError) as denied:
         intruder.http.open(f"{hub['url']}/user/{STUDENTS[1]}/lab")
     assert denied.value.code == 403
+    # the idle culler runs as a hub service and may list the users' activity (its role's scopes are enough)
+    log = hub["log"].read_text()
+    assert re.search(r" 200 GET /hub/api/users\S* \(idle-culler@", log), "the idle culler is not reading the hub"
+    assert "idle-culler" not in "".join(line for line in log.splitlines() if " 403 " in line)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=1))
     print(f"\n{len(STUDENTS)} students at once, {LESSON}:")
