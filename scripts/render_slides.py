@@ -68,7 +68,8 @@ def render(out):
     out.mkdir(parents=True, exist_ok=True)
     copy_assets(out)
     exporter = SlidesExporter(template_name="bn_teach_slides", extra_template_basedirs=[str(TEMPLATES)],
-                              reveal_url_prefix="reveal.js", reveal_scroll=True)
+                              reveal_url_prefix="reveal.js", reveal_scroll=True,
+                              reveal_theme="white")   # the themes that load web fonts from the network are out
     decks = []
     for path in lessons():
         nb = nbformat.read(path, as_version=4)

@@ -114,8 +114,20 @@ def test_every_lesson_becomes_a_deck_that_loads_nothing_from_the_network(decks):
         assert not re.search(r"unpkg|cdnjs|jsdelivr|require\.js|jquery", page, re.I), name
         local = [u for u in loads if not u.startswith(("data:", "#"))]
         assert "reveal.js/dist/reveal.js" in local and "mathjax/tex-chtml.js" in local, local
-        for u in local:
-            assert (out / u.split("?")[0].split("#")[0]).exists(), f"{name}: {u} is not beside the deck"
+        # and what the deck's own style sheets load in turn (a theme's @import of web fonts, say)
+        seen, todo = set(), [(out / name).parent / u for u in local]
+        while todo:
+            path = todo.pop().resolve()
+            path = Path(str(path).split("?")[0].split("#")[0])
+            assert path.exists(), f"{name}: {path} is not beside the deck"
+            if path in seen or path.suffix != ".css":
+                continue
+            seen.add(path)
+            inner = [u for u in _loads(path.read_text()) if not u.startswith(("data:", "#"))]
+            remote = [u for u in inner if re.match(r"(https?:)?//", u)]
+            assert not remote, f"{name}: {path.relative_to(out)} loads from the network: {remote[:3]}"
+            todo += [path.parent / u for u in inner]
+        assert seen, f"{name}: no style sheet checked"
 
 
 def test_decks_show_the_stored_figures(decks):
