@@ -7,12 +7,15 @@
     python3 tasks.py voila NOTEBOOK   # one lesson as a standalone app (e.g. notebooks/02_inside_batchnorm.ipynb)
     python3 tasks.py lock     # upgrade .venv to the newest allowed versions and write them to constraints.txt
     python3 tasks.py kernel   # install the Jupyter kernel "Python (bn-teach)" (stored digits from any Jupyter)
+    python3 tasks.py hub      # a local JupyterHub serving the lessons (http://127.0.0.1:8000; log in as teacher)
+    python3 tasks.py slides   # every lesson as an offline reveal.js slide deck in site/slides/
 
 Only the Python standard library is used here, so it runs on a fresh machine (Linux, macOS or Windows).
 """
 import hashlib
 import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +58,7 @@ def setup():
         return 1
     if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"):
         return 1
-    if run(PY, "-m", "pip", "install", "--quiet", *lock_args(), "-e", ".[lab,test]"):
+    if run(PY, "-m", "pip", "install", "--quiet", *lock_args(), "-e", ".[lab,test,hub]"):
         return 1
     STAMP.write_text(want)
     return 0
@@ -127,6 +130,41 @@ def voila(notebook="notebooks/02_inside_batchnorm.ipynb", *args):
     return setup() or run(PY, "-m", "voila", notebook, *args)
 
 
+def node_tools():
+    """The npm packages of package.json (the hub's proxy, reveal.js and MathJax for offline decks), once."""
+    modules = ROOT / "node_modules"
+    if (modules / ".bin" / "configurable-http-proxy").exists() and (modules / "reveal.js").exists():
+        return 0
+    return run("npm", "ci", "--no-audit", "--no-fund")
+
+
+def hub(*args):
+    """JupyterHub on 127.0.0.1:8000 with deploy/jupyterhub/jupyterhub_config_local.py; lessons pulled from this
+    clone (BN_TEACH_REPO overrides). Ctrl-C stops the hub and every student's server."""
+    if setup() or node_tools():
+        return 1
+    env = lesson_env()
+    env.setdefault("BN_TEACH_REPO", str(ROOT))
+    print("JupyterHub at http://127.0.0.1:8000 - log in as 'teacher' (admin, any password) or any student name")
+    cmd = [str(PY), "-m", "jupyterhub", "-f", str(ROOT / "deploy" / "jupyterhub" / "jupyterhub_config_local.py"),
+           *args]
+    print("+", " ".join(cmd), flush=True)
+    hub_proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        return hub_proc.wait()
+    except KeyboardInterrupt:   # let the hub stop the students' servers and its proxy, however long that takes
+        try:
+            return hub_proc.wait(timeout=2)   # Ctrl-C in a terminal reaches the hub itself
+        except subprocess.TimeoutExpired:
+            hub_proc.send_signal(signal.SIGINT)
+            return hub_proc.wait()
+
+
+def slides(*args):
+    """Offline reveal.js decks of every lesson (stored outputs) in site/slides/."""
+    return setup() or node_tools() or run(PY, ROOT / "scripts" / "render_slides.py", *args)
+
+
 def bench(*args):
     if setup():
         return 1
@@ -137,7 +175,7 @@ def bench(*args):
 
 
 TASKS = {"setup": setup, "lab": lab, "test": test, "html": html, "voila": voila, "bench": bench, "lock": lock,
-         "kernel": kernel}
+         "kernel": kernel, "hub": hub, "slides": slides}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -21,9 +21,17 @@ def pyproject_packages():
     return {_name(r) for r in reqs}
 
 
+def conda_requirements(env):
+    """Every requirement environment.yml installs: conda's, and its pip section's (but not `-e .`)."""
+    reqs = [d for d in env["dependencies"] if isinstance(d, str)]
+    for section in (d for d in env["dependencies"] if isinstance(d, dict)):
+        reqs += [r for r in section.get("pip", []) if not r.startswith("-")]
+    return reqs
+
+
 def conda_packages():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    names = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    names = {_name(d) for d in conda_requirements(env)}
     return names - {"python", "pip"}, env
 
 
@@ -44,7 +52,7 @@ def test_environment_installs_the_local_package_and_pins_the_classroom_stack():
 
 def test_minimum_versions_agree():
     _, env = conda_packages()
-    conda = {_name(d): d for d in env["dependencies"] if isinstance(d, str)}
+    conda = {_name(d): d for d in conda_requirements(env)}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
     for req in reqs:
