@@ -26,6 +26,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bn-teach-installed"
 LOCK = ROOT / "constraints.txt"
+EXTRAS = "lab,test,hub"  # what `setup` installs beside the package: the lessons, the tests, a class hub
 # the packages whose versions the stored outputs depend on (tests/test_lock.py compares them with the lock)
 OUTPUT_PACKAGES = ("numpy", "matplotlib", "ipywidgets", "ipympl")
 
@@ -58,7 +59,7 @@ def setup():
         return 1
     if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"):
         return 1
-    if run(PY, "-m", "pip", "install", "--quiet", *lock_args(), "-e", ".[lab,test,hub]"):
+    if run(PY, "-m", "pip", "install", "--quiet", *lock_args(), "-e", f".[{EXTRAS}]"):
         return 1
     STAMP.write_text(want)
     return 0
@@ -85,7 +86,7 @@ def lock(*args):
     `lock --keep` writes the versions installed now, without upgrading."""
     if setup():
         return 1
-    if "--keep" not in args and run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "-e", ".[lab,test]"):
+    if "--keep" not in args and run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "-e", f".[{EXTRAS}]"):
         return 1
     frozen = subprocess.run([str(PY), "-m", "pip", "freeze", "--exclude-editable"], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout
