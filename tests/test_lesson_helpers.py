@@ -114,14 +114,19 @@ def test_covariate_bias_sweep_and_explorer():
 
 
 def test_internal_shift_recorders_and_drift():
-    from bn_teach import load_split
     from bn_teach.lessons import l04_black_cats as l04
 
-    recs, _ = l04.internal_shift(load_split("train").subset(np.arange(400)), hidden=(16, 16), steps=100)
-    assert set(recs) == {"plain", "bn", "bn input"}
-    assert recs["bn input"].mean[-1].shape == (10, 16)
-    # BN's output has batch mean beta exactly, so it jitters only as fast as beta is learned
-    assert recs["bn"].drift()["jitter"] < 0.1 * recs["plain"].drift()["jitter"]
+    ics = l04.internal_shift(hidden=(16, 16), steps=100, seeds=(0, 1))
+    assert set(ics) == {0, 1}
+    recs = ics[0]
+    assert set(recs) == {"plain", "bn", "bn input", "gradient plain", "gradient bn"}
+    assert recs["bn input"].mean[-1].shape == (10, 16) and recs["gradient bn"].steps == [50, 100]
+    # BN's output has mean beta exactly over the probe batch, so it moves only as fast as beta is learned
+    assert recs["bn"].drift(relative=True)["jitter"] < 0.1 * recs["plain"].drift(relative=True)["jitter"]
+    summary = l04.ics_summary(ics)
+    assert summary["bn"]["jitter"].n == 2 and set(l04.ics_verdicts(summary).values()) <= {
+        "lower", "higher", "no measurable difference"}
+    assert "gradient-based" in l04.ics_table(summary)
 
 
 def test_regularization_helpers():
