@@ -10,10 +10,14 @@ the folder works offline and from a USB stick; no page loads anything from the n
 import argparse
 import html
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
 from nbconvert import SlidesExporter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render_html import title  # noqa: E402  (the lesson's H1, as on the static pages)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "node_modules"
@@ -23,19 +27,6 @@ ASSETS = [("reveal.js/dist", "reveal.js/dist"), ("reveal.js/plugin/notes", "reve
           ("reveal.js/LICENSE", "reveal.js/LICENSE"), ("mathjax/es5/tex-chtml.js", "mathjax/tex-chtml.js"),
           ("mathjax/es5/output/chtml/fonts/woff-v2", "mathjax/output/chtml/fonts/woff-v2"),
           ("mathjax/LICENSE", "mathjax/LICENSE")]
-
-
-def lessons():
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def title(nb, fallback):
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return fallback
 
 
 LIVE_NOTE = ("<p><em>Live figure: its sliders and figure appear when the lesson runs, in JupyterLab or in RISE "
@@ -71,7 +62,7 @@ def render(out):
                               reveal_url_prefix="reveal.js", reveal_scroll=True,
                               reveal_theme="white")   # the themes that load web fonts from the network are out
     decks = []
-    for path in lessons():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         nb.metadata.pop("widgets", None)   # no widget manager offline
         mark_live_figures(nb)
