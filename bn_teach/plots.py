@@ -154,7 +154,7 @@ def data_outside_axes(fig, tol=1.0):
     outside)" strings; empty when every value lies inside its axes. Titles and legends are not data."""
     renderer = fig.canvas.get_renderer()
     found = []
-    for ax in fig.axes:
+    for ax in all_axes(fig):
         box = ax.get_window_extent(renderer)
         for artist in ax.lines + ax.patches + ax.collections + ax.texts:
             pts = _display_points(artist, renderer)
@@ -165,6 +165,11 @@ def data_outside_axes(fig, tol=1.0):
             if out.any():
                 found.append(f"{ax.get_title() or ax.get_ylabel()}: {_name(artist)} ({int(out.sum())} points outside)")
     return found
+
+
+def all_axes(fig):
+    """The figure's axes and their insets (`ax.inset_axes` children are not in fig.axes)."""
+    return [a for ax in fig.axes for a in [ax] + list(ax.child_axes)]
 
 
 def _name(artist):
@@ -181,7 +186,7 @@ def legend_covers_data(fig):
 
     renderer = fig.canvas.get_renderer()
     found = []
-    for ax in fig.axes:
+    for ax in all_axes(fig):
         legend = ax.get_legend()
         if legend is None or not legend.get_visible():
             continue
