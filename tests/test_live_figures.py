@@ -349,7 +349,7 @@ def test_lesson5_prompt_train_mode_bar_beside_eval_mode_bar_and_the_gap_closes(n
         assert_readable(live)
         bars = ax.containers[0]
         gaps[b] = abs(bars[i_eval].get_height() - bars[i_train].get_height())
-        assert f"{100 * gaps[b]:.0f} points" in ax.get_title()
+        assert f"{100 * gaps[b]:.1f} points" in ax.get_title()
     assert min(gaps, key=gaps.get) == 128
     assert gaps[4] > gaps[8] > gaps[32] > gaps[128]
 

@@ -103,7 +103,7 @@ def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORM_KINDS):
         for bar, text, (n, k) in zip(bars, texts, columns):
             set_bar(bar, text, grid[n, batch_size][k])
         gap = grid["batch", batch_size]["test"] - grid["batch", batch_size]["train_mode"]
-        ax.set_title(f"batch size {batch_size}: BatchNorm's train mode {100 * abs(gap):.0f} points "
+        ax.set_title(f"batch size {batch_size}: BatchNorm's train mode {100 * abs(gap):.1f} points "
                      f"{'below' if gap >= 0 else 'above'} its eval mode")
         if batch_size <= 2:
             return ("batch size 2: BatchNorm maps every feature of every batch to exactly -1 and +1, so the "
