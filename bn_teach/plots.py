@@ -219,6 +219,13 @@ def legend_outside(ax, **kwargs):
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
+def legend_above(fig, ax):
+    """One legend for the whole figure, in a row above the axes (room made by constrained layout): it cannot
+    cover data and adds no width, for figures whose panels fill the notebook's width. Uses `ax`'s entries."""
+    handles, labels = ax.get_legend_handles_labels()
+    return fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False)
+
+
 def bar_labels(ax, bars, fontsize=9):
     """One empty text above each bar, for `set_bar`: its value is written on top of it."""
     return [ax.text(b.get_x() + b.get_width() / 2, 0, "", ha="center", va="bottom", fontsize=fontsize) for b in bars]

@@ -63,8 +63,11 @@ def texts_of(fig):
 
 
 def assert_readable(live):
-    """The checks that hold at every setting: nothing plotted off its axes, no legend over data, no "-0.00"."""
+    """The checks that hold at every setting: nothing plotted off its axes, no legend over data, no "-0.00", and
+    the figure no wider than a notebook's output area (800 px at the lesson style's 80 dpi; a wider canvas is cut
+    off on the right in JupyterLab)."""
     fig = live.fig
+    assert fig.get_size_inches()[0] * fig.dpi <= 800, fig.get_size_inches()
     assert data_outside_axes(fig) == [], (live.values(), data_outside_axes(fig))
     assert legend_covers_data(fig) == [], (live.values(), legend_covers_data(fig))
     assert not any("-0.00" in t for t in texts_of(fig)), texts_of(fig)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..network import MLP
 from ..parallel import run_all
-from ..plots import PLAIN, WITH_BN, legend_outside, new_figure
+from ..plots import PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
 from ..training import Recorder
 from ..widgets import Live
@@ -70,8 +70,8 @@ def _curve(hist):
 def speed_explorer(results, grid=GRID):
     """Live figure over a `train_grid` result: loss and test accuracy vs steps; the BN toggle picks the bold
     curve, the other network is drawn faded for comparison. The loss axis (log) spans 0.05 to 5 and widens when
-    a loss leaves that range; the legend sits beside the plots, off the data."""
-    fig, (ax_loss, ax_acc) = new_figure(1, 2, figsize=(11, 3.6))
+    a loss leaves that range; the legend sits above the plots, off the data."""
+    fig, (ax_loss, ax_acc) = new_figure(1, 2, figsize=(10, 3.8))
     lines = {}
     for bn, color in ((False, PLAIN), (True, WITH_BN)):
         label = "with BN" if bn else "without BN"
@@ -81,7 +81,7 @@ def speed_explorer(results, grid=GRID):
     ax_loss.set(xlabel="training step", ylabel="training loss", yscale="log", xlim=(0, steps),
                 title=f"training loss over {steps:,} steps")
     ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1), xlim=(0, steps))
-    legend_outside(ax_acc)
+    legend_above(fig, ax_acc)
 
     def update(lr, init_scale, depth, batch_size, batchnorm):
         notes, losses = [], [0.05, 5.0]

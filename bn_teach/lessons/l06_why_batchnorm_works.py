@@ -9,7 +9,7 @@ from ..digits import load_digits_split
 from ..layers import BatchNorm, Module
 from ..network import MLP, softmax_cross_entropy
 from ..parallel import run_all
-from ..plots import PALETTE, PLAIN, WITH_BN, legend_outside, new_figure
+from ..plots import PALETTE, PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
 from ..training import Recorder
 from ..widgets import Live
@@ -208,7 +208,7 @@ def noisy_bn_explorer(sweep, reference):
     against the plain and BN networks of `reference` (a `noisy_bn_experiment` result). The noisy network is
     dashed, so at strength 0, where it is the BN network, the BN line still shows between the dashes; the right
     panel's y-axis fits all three traces."""
-    fig, (ax_acc, ax_dist) = new_figure(1, 2, figsize=(12, 3.6))
+    fig, (ax_acc, ax_dist) = new_figure(1, 2, figsize=(10, 3.8))
     traces = []
     for kind, color in (("plain", PLAIN), ("bn", WITH_BN)):
         hist, rec = reference[kind]
@@ -219,7 +219,7 @@ def noisy_bn_explorer(sweep, reference):
     dist_line, = ax_dist.plot([], [], "--", color=NOISY, lw=1.2, label="noisy bn")
     ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1))
     ax_dist.set(xlabel="training step", ylabel="batch mean of unit 0's input")
-    legend_outside(ax_dist)
+    legend_above(fig, ax_dist)
 
     def update(strength):
         hist, rec = sweep[strength]
