@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import ipywidgets as widgets  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import StepPatch  # noqa: E402
@@ -32,6 +33,12 @@ from bn_teach.widgets import Live, every_setting  # noqa: E402
 @pytest.fixture(scope="module", autouse=True)
 def lesson_style():
     use_lesson_style()  # as every lesson's setup cell: the sizes the checks measure are the students' sizes
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")  # each explorer opens a figure; pyplot warns past 20 open ones
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ def speed_explorer(results, grid=GRID):
     def choice(name, value, label):
         options = list(grid[name])
         return widgets.SelectionSlider(options=options, value=value if value in options else options[0],
-                                       description=label)
+                                       description=label, style={"description_width": "initial"})
 
     return Live(fig, update,
                 lr=choice("lr", 0.5, "learning rate"),
