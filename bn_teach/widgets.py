@@ -11,7 +11,8 @@ The pattern (it passes strict nbval and redraws fastest, see the developers' not
     Live(fig, update, batch_size=IntSlider(...), gamma=FloatSlider(...))   # last line of the cell
 
 An update that raises ValueError (an impossible setting, e.g. batch size 1 in training mode) does not print a
-traceback: its message is shown in red above the figure and the figure keeps its last state.
+traceback: its message is shown in red above the figure, and the figure says so too: its titles and texts are
+cleared and a notice covers it until a possible setting is chosen (no stale numbers over an empty plot).
 
 Dragging a slider sends a value per step; drawing each in turn would leave the figure behind the mouse. A value
 that comes from the browser while the figure was just redrawn waits a moment (COALESCE_SECONDS) for newer ones
@@ -43,6 +44,9 @@ class Live(widgets.VBox):
         self.message = widgets.HTML(value="")
         self.last_error = None
         self._pending, self._last_refresh = False, 0.0
+        self._hidden, self._titles = [], []  # texts hidden and titles blanked while an update is refused
+        self._notice = fig.text(0.5, 0.5, "", ha="center", va="center", fontsize=14, color="#D55E00", zorder=10,
+                                bbox=dict(facecolor="white", edgecolor="#D55E00", boxstyle="round"), visible=False)
         items = list(controls.values())
         rows = [widgets.HBox(items[i:i + layout_columns]) for i in range(0, len(items), layout_columns)]
         for w in items:
@@ -114,13 +118,39 @@ class Live(widgets.VBox):
         """Run the update with the controls' values and redraw; a ValueError becomes the message."""
         try:
             note = self.update_fn(**self.values())
+            self._refused(None)
             self.last_error = None
             self.message.value = f"<span>{html.escape(note)}</span>" if note else ""
         except ValueError as exc:
             self.last_error = exc
+            self._refused(exc)
             self.message.value = f"<span style='color:#D55E00'><b>Not possible:</b> {html.escape(str(exc))}</span>"
         self.fig.canvas.draw_idle()
         self._last_refresh = time.perf_counter()
+
+    def _refused(self, exc):
+        """Show (exc: a ValueError) or remove (None) the figure's refusal notice: while a setting is refused, every
+        axes' title and text is blanked, so no number of the previous setting stays on screen."""
+        if exc is None:
+            for t in self._hidden:
+                t.set_visible(True)
+            for ax, title in self._titles:
+                if not ax.get_title():  # a title the update does not set itself
+                    ax.set_title(title)
+            self._hidden.clear()
+            self._titles.clear()
+            self._notice.set_visible(False)
+            return
+        for ax in self.fig.axes:
+            if ax.get_title():
+                self._titles.append((ax, ax.get_title()))
+                ax.set_title("")
+            for t in ax.texts:
+                if t.get_visible():
+                    t.set_visible(False)
+                    self._hidden.append(t)
+        self._notice.set_text("Not possible at this setting:\nsee the message above the figure")
+        self._notice.set_visible(True)
 
     def set(self, **values):
         """Set several controls at once (one redraw per control, as a student moving them would)."""
@@ -184,6 +214,21 @@ def _probe_values(w):
         mid = type(w.value)(round(mid / w.step) * w.step) if getattr(w, "step", None) else mid
         return list(dict.fromkeys([w.min, mid, w.max]))
     return [w.value]
+
+
+def every_setting(live, every_option=True):
+    """Every combination of the controls' probe values (min, middle, max; with every_option, all the options of a
+    menu or selection slider): a list of {control: value} dicts, for tests that check a figure at each setting."""
+    import itertools
+
+    names = list(live.controls)
+    values = [list(_options(w)) if every_option and _options(w) else _probe_values(w) for w in live.controls.values()]
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def _options(w):
+    opts = getattr(w, "options", None) or ()
+    return [o[1] if isinstance(o, tuple) else o for o in opts]
 
 
 def live_figures():

@@ -157,7 +157,28 @@ def draw_landscape(ax, q, steps=60, levels=12):
     star, = ax.plot([q.opt[0]], [q.opt[1]], "*", color=ACCENT, ms=14)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
-    return [cs, line, star]
+    return [cs, line, star] + _zoom_on_short_path(ax, path, span)
+
+
+def _zoom_on_short_path(ax, path, span, smallest=0.05):
+    """A path shorter than `smallest` of the axis is a dot: show it magnified in an inset (lower left, away from
+    the start at the centre and the minimum). Returns [inset] or []."""
+    extent = np.ptp(path[:, :2], axis=0).max()
+    if extent >= smallest * 2 * span:
+        return []
+    inset = ax.inset_axes([0.05, 0.05, 0.38, 0.38])
+    inset.plot(path[:, 0], path[:, 1], "o-", color=WITH_BN, ms=3, lw=1.2)
+    pad = 0.15 * extent + 1e-12
+    inset.set_xlim(path[:, 0].min() - pad, path[:, 0].max() + pad)
+    inset.set_ylim(path[:, 1].min() - pad, path[:, 1].max() + pad)
+    inset.tick_params(labelbottom=False, labelleft=False)  # its scale is in the title; no clash with the axes' own
+    inset.set_title(f"the path, zoomed x{2 * span / extent:,.0f}", fontsize=9)
+    return [inset]
+
+
+def _steps_text(n):
+    """A step count with thousands separators; None (more than the cap) as "> 10,000,000"."""
+    return f"> {10**7:,}" if n is None else f"{n:,}"
 
 
 def landscape_explorer(seed=0):
@@ -177,7 +198,7 @@ def landscape_explorer(seed=0):
             q = Quadratic(preprocess(x, m), y)
             artists.extend(draw_landscape(ax, q))
             n = q.steps_to_converge()
-            ax.set_title(f"{m}: {'> 10^7' if n is None else n} steps to converge")
+            ax.set_title(f"{m}: {_steps_text(n)} steps to converge")
         return None
 
     return Live(fig, update,

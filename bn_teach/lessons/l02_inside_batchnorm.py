@@ -4,7 +4,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..layers import BatchNorm, batchnorm_forward
-from ..plots import ACCENT, PALETTE, PLAIN, WITH_BN, histogram_bars, new_figure, set_histogram
+from ..plots import ACCENT, PALETTE, PLAIN, WITH_BN, fit_histogram, fmt, histogram_bars, new_figure
 from ..samples import DISTRIBUTIONS, batch_mean_spread, sample_activations
 from ..widgets import Live
 
@@ -60,30 +60,33 @@ def running_stats_trace(batch_size=32, momentum=0.1, steps=100, distribution="sk
 
 
 def batch_explorer(seed=0):
-    """Live figure: one batch before and after BN, with sliders for batch size, gamma, beta and a distribution menu."""
+    """Live figure: one batch before and after BN, with sliders for batch size, gamma, beta and a distribution menu.
+    The axes keep their usual ranges (x from -1 to 12 before BN, -7 to 7 after) and widen when a value or a bar
+    would leave them."""
     pools = {d: sample_activations(512, d, seed) for d in DISTRIBUTIONS}
     fig, (ax_in, ax_out) = new_figure(1, 2, figsize=(10, 3.8))
-    bins_in, bins_out = np.linspace(-1, 12, 53), np.linspace(-7, 7, 57)
-    bars_in = histogram_bars(ax_in, bins_in, PLAIN)
-    ax_in.set(xlabel="x (input to BN)", ylabel="density", title="the batch, before BN", ylim=(0, 0.6))
+    bars_in = histogram_bars(ax_in, np.linspace(-1, 12, 53), PLAIN)
+    ax_in.set(xlabel="x (input to BN)", ylabel="density", title="the batch, before BN")
     ax_out.axvspan(0, 1, color=PALETTE["grey"], alpha=0.25, label="[0, 1]")
-    bars_out = histogram_bars(ax_out, bins_out, WITH_BN)
-    ax_out.set(xlabel="y = gamma * xhat + beta", ylabel="density", ylim=(0, 1.2))
+    bars_out = histogram_bars(ax_out, np.linspace(-7, 7, 57), WITH_BN)
+    ax_out.set(xlabel="y = gamma * xhat + beta", ylabel="density")
     ax_out.legend(loc="upper right")
     text = ax_out.text(0.02, 0.97, "", transform=ax_out.transAxes, va="top", fontsize=10)
+    for ax in (ax_in, ax_out):
+        ax.yaxis.set_major_formatter("{x:.1f}")  # tick labels of one width: the layout is fixed at the first state
 
     def update(batch_size, gamma, beta, distribution):
         x = pools[distribution][:batch_size]
-        set_histogram(bars_in, x, bins_in)
+        fit_histogram(bars_in, x, -1.0, 12.0, 0.25, floor=0.6)
         if batch_size < 2:
-            set_histogram(bars_out, [], bins_out)
+            fit_histogram(bars_out, [], -7.0, 7.0, 0.25, floor=1.2)
             raise ValueError("batch size 1: a single value has no spread, so BatchNorm cannot normalize it in "
                              "training mode (PyTorch refuses it too). Use 2 or more, or eval mode.")
         s = bn_step_by_step(x, gamma, beta)
-        set_histogram(bars_out, s["y"], bins_out)
+        fit_histogram(bars_out, s["y"], -7.0, 7.0, 0.25, floor=1.2)
         d = describe(s["y"])
-        ax_out.set_title(f"after BN: mean {d['mean']:.2f}, std {d['std']:.2f}")
-        text.set_text(f"min {d['min']:.2f}, max {d['max']:.2f}\n{100 * d['outside [0, 1]']:.0f}% outside [0, 1]")
+        ax_out.set_title(f"after BN: mean {fmt(d['mean'])}, std {fmt(d['std'])}")
+        text.set_text(f"min {fmt(d['min'])}, max {fmt(d['max'])}\n{100 * d['outside [0, 1]']:.0f}% outside [0, 1]")
         notes = []
         if batch_size == 2:
             notes.append("batch size 2: every batch becomes exactly -1 and +1 (times gamma, plus beta).")
@@ -107,9 +110,9 @@ def batch_noise_explorer(distribution="skewed", n_batches=400, seed=0):
     rng = np.random.default_rng(seed + 3)
     draws = {int(b): pool[rng.integers(0, len(pool), size=(n_batches, int(b)))].mean(axis=1) for b in sizes}
     fig, (ax_h, ax_s) = new_figure(1, 2, figsize=(10, 3.8))
-    bins = np.linspace(pool.mean() - 4, pool.mean() + 4, 61)
-    bars = histogram_bars(ax_h, bins, WITH_BN)
-    ax_h.set(xlabel="batch mean", ylabel="density", ylim=(0, 4.5))
+    bars = histogram_bars(ax_h, np.linspace(pool.mean() - 4, pool.mean() + 4, 61), WITH_BN)
+    ax_h.set(xlabel="batch mean", ylabel="density")
+    ax_h.yaxis.set_major_formatter("{x:.1f}")
     ax_s.loglog(sizes, spread, "o-", color=WITH_BN, label="measured")
     ax_s.loglog(sizes, sigma / np.sqrt(sizes), "--", color=ACCENT, label="sigma / sqrt(B)")
     marker, = ax_s.loglog([sizes[0]], [spread[0]], "o", ms=14, mfc="none", color=PLAIN)
@@ -118,10 +121,10 @@ def batch_noise_explorer(distribution="skewed", n_batches=400, seed=0):
 
     def update(batch_size):
         means = draws[batch_size]
-        set_histogram(bars, means, bins)
+        fit_histogram(bars, means, pool.mean() - 4, pool.mean() + 4, 8 / 60, floor=4.5)
         i = list(sizes).index(batch_size)
         marker.set_data([sizes[i]], [spread[i]])
-        ax_h.set_title(f"B = {batch_size}: batch means spread {means.std():.2f}")
+        ax_h.set_title(f"B = {batch_size}: batch means spread {fmt(means.std())}")
 
     options = [int(b) for b in sizes]
     return Live(fig, update, batch_size=widgets.SelectionSlider(options=options, value=8, description="batch size"))

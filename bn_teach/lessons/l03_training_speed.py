@@ -7,7 +7,7 @@ import numpy as np
 
 from ..network import MLP
 from ..parallel import run_all
-from ..plots import PLAIN, WITH_BN, new_figure
+from ..plots import PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
 from ..training import Recorder
 from ..widgets import Live
@@ -69,45 +69,47 @@ def _curve(hist):
 
 def speed_explorer(results, grid=GRID):
     """Live figure over a `train_grid` result: loss and test accuracy vs steps; the BN toggle picks the bold
-    curve, the other network is drawn faded for comparison."""
-    fig, (ax_loss, ax_acc) = new_figure(1, 2, figsize=(10, 3.6))
+    curve, the other network is drawn faded for comparison. The loss axis (log) spans 0.05 to 5 and widens when
+    a loss leaves that range; the legend sits above the plots, off the data."""
+    fig, (ax_loss, ax_acc) = new_figure(1, 2, figsize=(10, 3.8))
     lines = {}
     for bn, color in ((False, PLAIN), (True, WITH_BN)):
         label = "with BN" if bn else "without BN"
         lines["loss", bn], = ax_loss.plot([], [], color=color, label=label)
         lines["acc", bn], = ax_acc.plot([], [], color=color, label=label)
-    ax_loss.set(xlabel="training step", ylabel="training loss", yscale="log", ylim=(0.05, 5))
-    ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1))
-    ax_acc.legend(loc="lower right")
     steps = max(max(h.step) for h in results.values() if h.step)
-    ax_loss.set_xlim(0, steps)
-    ax_acc.set_xlim(0, steps)
+    ax_loss.set(xlabel="training step", ylabel="training loss", yscale="log", xlim=(0, steps),
+                title=f"training loss over {steps:,} steps")
+    ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1), xlim=(0, steps))
+    legend_above(fig, ax_acc)
 
     def update(lr, init_scale, depth, batch_size, batchnorm):
-        notes = []
+        notes, losses = [], [0.05, 5.0]
         for bn in (False, True):
             hist = results[lr, init_scale, depth, batch_size, bn]
             s, acc = _curve(hist)
             lines["acc", bn].set_data(s, acc)
             lines["loss", bn].set_data(s, hist.loss)
+            losses += [v for v in hist.loss if np.isfinite(v) and v > 0]
             strong = bn == batchnorm
             for kind in ("acc", "loss"):
                 lines[kind, bn].set_alpha(1.0 if strong else 0.25)
                 lines[kind, bn].set_linewidth(2.5 if strong else 1.5)
             if hist.diverged:
                 notes.append(("with BN: " if bn else "without BN: ") + hist.message)
+        ax_loss.set_ylim(min(losses) / 1.2, max(losses) * 1.2)
         chosen = results[lr, init_scale, depth, batch_size, batchnorm]
         final = chosen.test_acc[-1] if chosen.test_acc and not chosen.diverged else float("nan")
         other = results[lr, init_scale, depth, batch_size, not batchnorm]
         other_final = other.test_acc[-1] if other.test_acc and not other.diverged else float("nan")
         ax_acc.set_title(f"{'with' if batchnorm else 'without'} BN: {final:.0%} "
-                         f"(other: {other_final:.0%}) after {chosen.step[-1] if chosen.step else 0} steps")
+                         f"(other: {other_final:.0%}) after {chosen.step[-1] if chosen.step else 0:,} steps")
         return " ".join(notes) or None
 
     def choice(name, value, label):
         options = list(grid[name])
         return widgets.SelectionSlider(options=options, value=value if value in options else options[0],
-                                       description=label)
+                                       description=label, style={"description_width": "initial"})
 
     return Live(fig, update,
                 lr=choice("lr", 0.5, "learning rate"),

@@ -16,8 +16,8 @@ import numpy as np
 from ..cats import FUR_COLORS, LABELS, NOT_BLACK, CatsData, Standardizer, load_split, make_cats, make_split
 from ..network import MLP
 from ..parallel import run_all
-from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
 from ..evidence import Spread, compare, compare_paired
+from ..plots import PALETTE, PLAIN, WITH_BN, bar_labels, chance_line, legend_outside, new_figure, set_bar
 from ..training import BatchNormInputRecorder, GradientICSRecorder, OnProbe, Recorder, adabn, train
 from ..widgets import Live
 
@@ -47,22 +47,24 @@ def _severity_run(severity, n_train, steps, seed):
 
 
 def bias_explorer(sweep):
-    """Live figure over a `severity_sweep`: accuracy per fur colour for cats and dogs, one slider for the bias."""
+    """Live figure over a `severity_sweep`: accuracy per fur colour for cats and dogs, written on every bar, with
+    the 90 % and chance levels; one slider for the bias."""
     fig, ax = new_figure(figsize=(9, 3.6))
     pos = np.arange(len(FUR_COLORS))
     cat_bars = ax.bar(pos - 0.2, np.zeros(len(FUR_COLORS)), width=0.4, color=WITH_BN, label="cats")
     dog_bars = ax.bar(pos + 0.2, np.zeros(len(FUR_COLORS)), width=0.4, color=PLAIN, label="dogs")
+    labels = bar_labels(ax, list(cat_bars) + list(dog_bars))
     ax.set_xticks(pos, FUR_COLORS)
-    ax.set(ylim=(0, 1.05), ylabel="test accuracy", xlabel="fur colour")
-    ax.axhline(0.5, color=PALETTE["grey"], ls=":", lw=1)
-    ax.legend(loc="lower right")
+    ax.set(ylim=(0, 1.15), ylabel="test accuracy", xlabel="fur colour")
+    ax.axhline(0.9, color=PALETTE["black"], ls="--", lw=1, label="90 %")
+    chance_line(ax, 0.5)
+    legend_outside(ax)
 
     def update(severity):
         overall, cats, dogs = sweep[severity]
-        for bar, c in zip(cat_bars, FUR_COLORS):
-            bar.set_height(cats[c])
-        for bar, c in zip(dog_bars, FUR_COLORS):
-            bar.set_height(dogs[c])
+        for bar, label, v in zip(list(cat_bars) + list(dog_bars), labels,
+                                 [cats[c] for c in FUR_COLORS] + [dogs[c] for c in FUR_COLORS]):
+            set_bar(bar, label, v)
         ax.set_title(f"training bias {severity:g}: {overall:.0%} on cats and dogs of every colour")
 
     options = list(sweep)

@@ -6,7 +6,7 @@ import numpy as np
 from ..digits import load_digits_split
 from ..network import MLP
 from ..parallel import run_all
-from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
+from ..plots import PALETTE, PLAIN, WITH_BN, bar_labels, chance_line, legend_outside, new_figure, set_bar
 from ..runs import train_on_digits
 from ..widgets import Live
 
@@ -101,24 +101,27 @@ def generalization_gap(n_train=200, batch_sizes=(8, 32, 128), seeds=(0, 1, 2), s
 
 
 def batch_size_explorer(grid, batch_sizes=BATCH_SIZES, norms=NORM_KINDS):
-    """Live figure over a `batch_size_grid`: test accuracy of each normalization at one batch size (slider),
-    plus BatchNorm's accuracy when run in training mode."""
-    fig, ax = new_figure(figsize=(8, 3.6))
-    labels = [NORM_NAMES[n] for n in norms] + ["BatchNorm,\ntrain mode"]
-    colors = [NORM_COLORS[n] for n in norms] + [PALETTE["sky"]]
+    """Live figure over a `batch_size_grid`: test accuracy of each normalization at one batch size (slider), with
+    BatchNorm's bar (eval mode, the usual test-time setting) next to its accuracy when run in training mode."""
+    fig, ax = new_figure(figsize=(9, 3.6))
+    columns = [(n, "test") for n in norms]
+    columns.insert(columns.index(("batch", "test")) + 1, ("batch", "train_mode"))
+    labels = [NORM_NAMES[n] + ("\neval mode" if n == "batch" and k == "test" else "\ntrain mode" if n == "batch"
+                               else "") for n, k in columns]
+    colors = [PALETTE["sky"] if k == "train_mode" else NORM_COLORS[n] for n, k in columns]
     bars = ax.bar(np.arange(len(labels)), np.zeros(len(labels)), color=colors)
     ax.set_xticks(np.arange(len(labels)), labels)
-    ax.axhline(0.1, color=PALETTE["grey"], ls=":", lw=1)
-    ax.set(ylim=(0, 1.05), ylabel="test accuracy")
-    texts = [ax.text(i, 0, "", ha="center", va="bottom", fontsize=10) for i in range(len(labels))]
+    chance_line(ax, 0.1)
+    ax.set(ylim=(0, 1.15), ylabel="test accuracy")
+    legend_outside(ax)
+    texts = bar_labels(ax, bars, fontsize=10)
 
     def update(batch_size):
-        values = [grid[n, batch_size]["test"] for n in norms] + [grid["batch", batch_size]["train_mode"]]
-        for bar, text, v in zip(bars, texts, values):
-            bar.set_height(0 if np.isnan(v) else v)
-            text.set_text("diverged" if np.isnan(v) else f"{v:.0%}")
-            text.set_y(0 if np.isnan(v) else v)
-        ax.set_title(f"batch size {batch_size}: same number of training images for every bar")
+        for bar, text, (n, k) in zip(bars, texts, columns):
+            set_bar(bar, text, grid[n, batch_size][k])
+        gap = grid["batch", batch_size]["test"] - grid["batch", batch_size]["train_mode"]
+        ax.set_title(f"batch size {batch_size}: BatchNorm's train mode {100 * abs(gap):.1f} points "
+                     f"{'below' if gap >= 0 else 'above'} its eval mode")
         if batch_size <= 2:
             return ("batch size 2: BatchNorm maps every feature of every batch to exactly -1 and +1, so the "
                     "statistics it learns to rely on are not what eval mode uses.")

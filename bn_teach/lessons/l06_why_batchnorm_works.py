@@ -9,12 +9,12 @@ from ..digits import load_digits_split
 from ..layers import BatchNorm, Module
 from ..network import MLP, softmax_cross_entropy
 from ..parallel import run_all
-from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
+from ..plots import PALETTE, PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
 from ..training import Recorder
 from ..widgets import Live
 
-NOISY = PALETTE["vermillion"]
+NOISY = PALETTE["green"]  # far in hue from PLAIN (orange) and WITH_BN (blue)
 
 
 class NoisyShift(Module):
@@ -205,27 +205,40 @@ def strength_sweep(strengths=(0.0, 0.5, 1.0, 1.5, 2.0), steps=1000, lr=0.1, seed
 
 def noisy_bn_explorer(sweep, reference):
     """Live figure: test accuracy and one unit's input over training for the noise strength on the slider,
-    against the plain and BN networks of `reference` (a `noisy_bn_experiment` result)."""
-    fig, (ax_acc, ax_dist) = new_figure(1, 2, figsize=(11, 3.6))
+    against the plain and BN networks of `reference` (a `noisy_bn_experiment` result). The noisy network is
+    dashed, so at strength 0, where it is the BN network, the BN line still shows between the dashes; the right
+    panel's y-axis fits all three traces."""
+    fig, (ax_acc, ax_dist) = new_figure(1, 2, figsize=(10, 3.8))
+    traces = []
     for kind, color in (("plain", PLAIN), ("bn", WITH_BN)):
         hist, rec = reference[kind]
-        ax_acc.plot(hist.step, hist.test_acc, color=color, alpha=0.6, label=kind)
-        ax_dist.plot(rec.steps, rec.mean[-1][:, 0], color=color, alpha=0.6, lw=1.2, label=kind)
-    acc_line, = ax_acc.plot([], [], color=NOISY, label="noisy bn")
-    dist_line, = ax_dist.plot([], [], color=NOISY, lw=1.2, label="noisy bn")
+        ax_acc.plot(hist.step, hist.test_acc, color=color, alpha=0.7, lw=2.5, label=kind)
+        ax_dist.plot(rec.steps, rec.mean[-1][:, 0], color=color, alpha=0.7, lw=1.5, label=kind)
+        traces.append(rec.mean[-1][:, 0])
+    acc_line, = ax_acc.plot([], [], "--", color=NOISY, label="noisy bn")
+    dist_line, = ax_dist.plot([], [], "--", color=NOISY, lw=1.2, label="noisy bn")
     ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1))
-    ax_dist.set(xlabel="training step", ylabel="batch mean of unit 0's input", ylim=(-8, 8))
-    ax_acc.legend(loc="lower right")
+    ax_dist.set(xlabel="training step", ylabel="batch mean of unit 0's input")
+    legend_above(fig, ax_dist)
 
     def update(strength):
         hist, rec = sweep[strength]
         acc_line.set_data(hist.step, hist.test_acc)
-        dist_line.set_data(rec.steps, rec.mean[-1][:, 0])
+        trace = rec.mean[-1][:, 0]
+        dist_line.set_data(rec.steps, trace)
+        values = np.concatenate(traces + [trace])
+        values = values[np.isfinite(values)]
+        pad = 0.05 * (values.max() - values.min()) + 1e-3
+        ax_dist.set_ylim(values.min() - pad, values.max() + pad)
         final = hist.test_acc[-1] if hist.test_acc else float("nan")
-        ax_acc.set_title(f"noise strength {strength:g}: {final:.0%} after {hist.step[-1] if hist.step else 0} steps")
+        ax_acc.set_title(f"noise strength {strength:g}: {final:.0%} after {hist.step[-1] if hist.step else 0:,} steps")
         jitter = rec.drift()["jitter"]
         ax_dist.set_title(f"input jitter {jitter:.2f} per 10 steps")
-        return hist.message if hist.diverged else None
+        notes = [hist.message] if hist.diverged else []
+        if strength == 0:
+            notes.append("strength 0: noisy BN adds no noise, so it is the BN network and its dashed line lies on "
+                         "the BN line.")
+        return " ".join(notes) or None
 
     return Live(fig, update, strength=widgets.SelectionSlider(options=list(sweep), value=1.0 if 1.0 in sweep
                                                               else list(sweep)[0], description="noise"))

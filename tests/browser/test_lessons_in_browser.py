@@ -15,7 +15,7 @@ APPS = ["02_inside_batchnorm.ipynb", "04_black_cats_covariate_shift.ipynb"]
 
 def _is_interactive(name):
     nb = json.loads((NOTEBOOKS / name).read_text())
-    return any("Live(" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return any(re.search(r"\bLive\(|_explorer\(", "".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code")
 
 
 def _canvas_images(page):
@@ -50,6 +50,38 @@ def _move_slider_and_check_redraw(page, name, slider_index=0):
     page.wait_for_timeout(1500)  # the remaining key presses' frames, before the screenshot
 
 
+def _walk_extremes(page, name):
+    """In every live figure, move each slider to its maximum, one after the other (so the last shot has every
+    slider at its maximum), then each to its minimum, last slider first; after every move wait for the figure to
+    redraw (unless the setting was already refused) and save a screenshot of the live figure
+    (artifacts/screenshots/extreme_<lesson>_<figure>_<max|min><slider>.png) to look at."""
+    outputs = page.locator(".jp-OutputArea-output:has(.jupyter-matplotlib-figure)")
+    for k in range(outputs.count()):
+        out = outputs.nth(k)
+        handles = out.locator(".noUi-handle")
+        for key, end in (("End", "max"), ("Home", "min")):
+            order = range(handles.count()) if end == "max" else reversed(range(handles.count()))
+            for i in order:
+                handle = handles.nth(i)
+                handle.scroll_into_view_if_needed()
+                at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(f"aria-value{end}")
+                at_end = at_end or "Not possible:" in out.inner_text()  # a refused setting stays as it is
+                before = out.locator("canvas").first.evaluate("c => c.toDataURL()")
+                handle.focus()
+                page.keyboard.press(key)
+                if not at_end:
+                    out.locator("canvas").first.evaluate(
+                        """(c, before) => new Promise((resolve, reject) => {
+                            const t0 = Date.now();
+                            const poll = () => c.toDataURL() !== before ? resolve(true)
+                                : Date.now() - t0 > 30000 ? reject(new Error('no redraw')) : setTimeout(poll, 200);
+                            poll(); })""", before)
+                page.wait_for_timeout(800)  # the frame after the first changed pixels
+                text = out.inner_text()
+                assert "Traceback" not in text and "Error" not in text, f"{name}: {text[:300]}"
+                out.screenshot(path=str(SHOTS / f"extreme_{Path(name).stem}_{k}_{end}{i}.png"))
+
+
 # What the open notebook's model says: all code cells executed and the kernel idle (`done`), and the text of any
 # error or traceback output.
 _MODEL_STATE = """(() => {
@@ -82,15 +114,17 @@ def test_lesson_runs_in_jupyterlab(browser, lab_url, name):
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return 1; }")
         # every code cell executed, read from the notebook model (long notebooks are virtualized in the DOM)
         try:
-            page.wait_for_function(f"() => {_MODEL_STATE}.done", timeout=240_000)
+            page.wait_for_function(f"() => {_MODEL_STATE}.done", timeout=600_000)
         except Exception:
             page.screenshot(path=str(SHOTS / f"FAILED_lab_{Path(name).stem}.png"), full_page=False)
-            pytest.fail(f"{name}: cells did not finish running in 240 s: {page.evaluate(_MODEL_STATE)}")
+            pytest.fail(f"{name}: cells did not finish running in 600 s: {page.evaluate(_MODEL_STATE)}")
         errors = page.evaluate(_MODEL_STATE)["errors"]
         assert not errors, f"{name}: error output in the browser: {errors[:2]}"
         if _is_interactive(name):
             _move_slider_and_check_redraw(page, name)
         page.screenshot(path=str(SHOTS / f"lab_{Path(name).stem}.png"), full_page=False)
+        if _is_interactive(name):
+            _walk_extremes(page, name)
     finally:
         page.close()
         _shutdown_kernels(lab_url)
