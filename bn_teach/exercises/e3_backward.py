@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..layers import batchnorm_backward, batchnorm_forward
-from .report import as_array, check_cases, diagnose, explain, register
+from .report import as_array, check_cases, diagnose, explain, is_tuple_of, register
 
 BACKWARD_MISTAKES = register({
     "backward_no_mean_var_terms": ("dx misses the terms through the batch mean and variance",
@@ -110,12 +110,7 @@ def check_backward(bn_backward):
 
 
 def _judge_backward(report, label, value, dout, x, gamma, eps):
-    if value is None:
-        report.add("returned_none")
-        return False
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        report.lines.append(f"✗ {label}: returned a {type(value).__name__}, expected a tuple (dx, dgamma, dbeta)")
-        report.add("wrong_return")
+    if not is_tuple_of(value, ("dx", "dgamma", "dbeta"), report, label):
         return False
     reference = _backward_reference(dout, x, gamma, eps)
     variants = _backward_variants(dout, x, gamma, eps)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..layers import BatchNorm, fold_batchnorm
-from .report import Failure, as_array, call, check_cases, diagnose, explain, register
+from .report import Failure, as_array, call, check_cases, diagnose, explain, is_tuple_of, register
 
 FOLD_MISTAKES = register({
     "fold_eps_missing": ("eps is missing from the folded scale",
@@ -110,12 +110,7 @@ def _guard_bn(fold_bn):
 
 
 def _judge_fold(report, label, value, w, b, bn):
-    if value is None:
-        report.add("returned_none")
-        return False
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        report.lines.append(f"✗ {label}: returned a {type(value).__name__}, expected a tuple (W_folded, b_folded)")
-        report.add("wrong_return")
+    if not is_tuple_of(value, ("W_folded", "b_folded"), report, label):
         return False
     right = True
     for name, got, (ref, variants) in zip(("W_folded", "b_folded"), value, fold_variants(w, b, bn)):

@@ -152,6 +152,18 @@ def as_array(value, name, expected_shape, dtype, report, label):
     return value
 
 
+def is_tuple_of(value, names, report, label):
+    """True when the student returned a tuple (or list) with one entry per name; else reports why, False."""
+    if value is None:
+        report.add("returned_none")
+        return False
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        report.lines.append(f"✗ {label}: returned a {type(value).__name__}, expected a tuple ({', '.join(names)})")
+        report.add("wrong_return")
+        return False
+    return True
+
+
 def diagnose(value, reference, variants, dtype):
     """'ok', or the ids of the mistakes whose result `value` matches (possibly none)."""
     if close(value, reference, dtype):

@@ -1,10 +1,12 @@
 """Lesson 7, BatchNorm in practice: spatial BN in a convolutional layer, BN as a reparametrization (scale
 invariance, effective learning rate, weight decay), inference (eval mode, folding BN into the layer before it),
 and the classic pitfalls, each reproduced and measured."""
+import functools
 import time
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from ..cats import load_split
 from ..conv import Conv2d, Flatten, Unflatten
@@ -96,9 +98,21 @@ def plot_sweep(sweep, batch_sizes=(2, 8, 32)):
 # 2. BN as a reparametrization
 
 
+@functools.lru_cache(maxsize=4)
 def _batch(n=64, seed=0):
+    """The first n training digits of the split `seed` (cached: the live figure asks for them on every move)."""
     x, y, _, _ = load_digits_split(seed=seed)
+    x.flags.writeable = y.flags.writeable = False
     return x[:n], y[:n]
+
+
+@functools.lru_cache(maxsize=4)
+def _probe_net(seed=0):
+    """`mlp_net(seed)` and a read-only copy of its first layer's initial W (cached for the live figure)."""
+    net = mlp_net(seed)
+    w0 = net[0].W.copy()
+    w0.flags.writeable = False
+    return net, w0
 
 
 def scale_invariance(scales=(0.1, 0.5, 1.0, 2.0, 10.0), seed=0):
@@ -128,8 +142,8 @@ def rotation_per_step(c, lr=0.1, seed=0):
     `scale_invariance` network: the output depends only on W's direction, so this angle is what a step does.
     The effective learning rate is lr / ||W||^2. Returns (angle, ||W||, effective lr)."""
     x, y = _batch(seed=seed)
-    net = mlp_net(seed)
-    net[0].W = net[0].W * c
+    net, w0 = _probe_net(seed)
+    net[0].W = w0 * c
     net.backward(softmax_cross_entropy(net.forward(x), y)[1])
     w, w_new = net[0].W.ravel(), (net[0].W - lr * net[0].dW).ravel()
     cos = w @ w_new / (np.linalg.norm(w) * np.linalg.norm(w_new))
@@ -145,6 +159,8 @@ def rotation_explorer(lr=0.1, scales=np.geomspace(0.1, 10, 41)):
     ax.plot(scales, angles[len(scales) // 2] / scales ** 2, ":", color=PALETTE["grey"], label="1 / c^2")
     marker, = ax.plot([1.0], [angles[len(scales) // 2]], "o", color=PALETTE["vermillion"], ms=10)
     ax.set(xscale="log", yscale="log", xlabel="scale c of W (output unchanged)", ylabel="degrees per step")
+    for axis in (ax.xaxis, ax.yaxis):  # decades only: log minor ticks would double the cost of every redraw
+        axis.set_minor_locator(NullLocator())
     ax.legend(loc="upper right", fontsize=10)
 
     def update(c):
