@@ -119,6 +119,23 @@ def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
     return out
 
 
+def fold_batchnorm(w, b, gamma, beta, running_mean, running_var, eps=1e-5, out_axis=-1):
+    """Fold an eval-mode BatchNorm into the layer before it: that layer with weights w' and bias b' computes
+    BN(layer(x)) in one step. Per output feature (channel) c, with s = gamma / sqrt(running_var + eps):
+
+        w'[..., c, ...] = s[c] * w[..., c, ...]          (the slice of w along out_axis that makes feature c)
+        b'[c]           = s[c] * (b[c] - running_mean[c]) + beta[c]
+
+    w: a Linear's (in_features, out_features) weight (out_axis=-1) or a Conv2d's (C_out, C, kh, kw) (out_axis=0);
+    b: (C,) or None (no bias: 0); gamma, beta, running_mean, running_var: (C,). Returns (w', b'), new arrays.
+    """
+    s = gamma / np.sqrt(running_var + eps)
+    shape = [1] * w.ndim
+    shape[out_axis] = -1
+    b = np.zeros_like(running_mean) if b is None else b
+    return w * s.reshape(shape), s * (b - running_mean) + beta
+
+
 def groupnorm_forward(x, gamma, beta, num_groups, eps=1e-5):
     """Group normalization of x, shape (N, C) or (N, C, *spatial): per sample, the C channels are split into
     `num_groups` groups of C / G channels, and each group is normalized over its k values (its channels and

@@ -50,6 +50,30 @@ class Sequential(Module):
         """The layers that are instances of `kind` (a class or tuple of classes), in order."""
         return [layer for layer in self.layers if isinstance(layer, kind)]
 
+    @property
+    def activations(self):
+        """The nonlinearity layers, in order (their `last_input` is the pre-activation of the last forward)."""
+        return self.layers_of(tuple(ACTIVATIONS.values()))
+
+    @property
+    def norms(self):
+        """The normalization layers, in order."""
+        return self.layers_of((BatchNorm, LayerNorm, GroupNorm))
+
+    def predict(self, x, batch_size=1024):
+        """Class predictions in eval mode (the mode is restored afterwards)."""
+        return self.predict_logits(x, batch_size).argmax(axis=1)
+
+    def predict_logits(self, x, batch_size=1024):
+        """Logits in eval mode, computed in chunks; the training/eval mode is restored afterwards."""
+        x = as_float_array(x)
+        mode = self.training
+        self.eval()
+        try:
+            return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        finally:
+            self.train(mode)
+
 
 class MLP(Sequential):
     """Fully connected network: [Linear -> (norm) -> activation -> (norm)] per hidden width, then Linear.
@@ -93,30 +117,6 @@ class MLP(Sequential):
             width = h
         layers.append(Linear(width, out_features, init_scale=init_scale, rng=rng))
         super().__init__(*layers)
-
-    @property
-    def activations(self):
-        """The nonlinearity layers, in order (their `last_input` is the pre-activation of the last forward)."""
-        return self.layers_of(tuple(ACTIVATIONS.values()))
-
-    @property
-    def norms(self):
-        """The normalization layers, in order."""
-        return self.layers_of((BatchNorm, LayerNorm, GroupNorm))
-
-    def predict(self, x, batch_size=1024):
-        """Class predictions in eval mode (the mode is restored afterwards)."""
-        return self.predict_logits(x, batch_size).argmax(axis=1)
-
-    def predict_logits(self, x, batch_size=1024):
-        """Logits in eval mode, computed in chunks; the training/eval mode is restored afterwards."""
-        x = as_float_array(x)
-        mode = self.training
-        self.eval()
-        try:
-            return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-        finally:
-            self.train(mode)
 
 
 def softmax_cross_entropy(logits, y):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from bn_teach import batchnorm_backward, batchnorm_forward
-from bn_teach.exercises import MISTAKES, check_backward, check_forward, check_running_stats, check_train_step
+from bn_teach.exercises import (MISTAKES, check_backward, check_fold, check_forward, check_gradient_check,
+                                check_running_stats, check_train_step)
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
@@ -327,12 +328,130 @@ def test_unrecognized_errors_name_the_part_that_is_wrong():
     assert check_running_stats(train_off).mistakes == ["training_output_wrong"]
     assert check_running_stats(eval_off).mistakes == ["eval_output_wrong"]
 
-    report = check_train_step(make_step(relu_mask=False))  # ReLU's backward passes every gradient
+    def gamma_nudged(params, x, y, lr):  # a wrong gamma update no catalogued mistake explains
+        loss = make_step()(params, x, y, lr)
+        params["gamma"] -= 0.01
+        return loss
+    report = check_train_step(gamma_nudged)
     assert report.mistakes == ["gradient_wrong"], report.text
     assert "✓ W2 updated" in report.text and "✗ gamma update wrong" in report.text
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# E5: folding BN into a Linear layer
+
+
+def make_fold(scale=lambda bn: bn.gamma / np.sqrt(bn.running_var + bn.eps), mean=lambda bn: bn.running_mean,
+              bias=lambda W, b, bn, s, mu: s * (b - mu) + bn.beta, axis=1):
+    """A fold with one deliberate mistake, chosen by the arguments."""
+    def fold_bn(W, b, bn):
+        s = scale(bn)
+        return (W * s if axis == 1 else W * s[:, None]), bias(W, b, bn, s, mean(bn))
+    return fold_bn
+
+
+FOLD_BUGS = {
+    "fold_eps_missing": make_fold(scale=lambda bn: bn.gamma / np.sqrt(bn.running_var)),
+    "fold_eps_outside_sqrt": make_fold(scale=lambda bn: bn.gamma / (np.sqrt(bn.running_var) + bn.eps)),
+    "fold_var_not_sqrt": make_fold(scale=lambda bn: bn.gamma / (bn.running_var + bn.eps)),
+    "fold_gamma_missing": make_fold(scale=lambda bn: 1 / np.sqrt(bn.running_var + bn.eps)),
+    "fold_batch_stats": make_fold(scale=lambda bn: bn.gamma / np.sqrt(bn.batch_stats[1] + bn.eps),
+                                  mean=lambda bn: bn.batch_stats[0]),
+    "fold_beta_dropped": make_fold(bias=lambda W, b, bn, s, mu: s * (b - mu)),
+    "fold_old_bias_dropped": make_fold(bias=lambda W, b, bn, s, mu: -s * mu + bn.beta),
+    "fold_bias_not_scaled": make_fold(bias=lambda W, b, bn, s, mu: b - mu + bn.beta),
+    "fold_mean_not_scaled": make_fold(bias=lambda W, b, bn, s, mu: s * b - mu + bn.beta),
+    "fold_mean_sign": make_fold(bias=lambda W, b, bn, s, mu: s * (b + mu) + bn.beta),
+    "fold_wrong_axis": make_fold(axis=0),
+    "fold_w_not_scaled": lambda W, b, bn: (W.copy(), make_fold()(W, b, bn)[1]),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(FOLD_BUGS))
+def test_fold_mistake_is_named(mistake):
+    report = check_fold(FOLD_BUGS[mistake])
+    assert not report.passed
+    assert report.mistakes == [mistake], report.text
+
+
+def test_fold_correct_code_passes_and_leaves_bn_alone():
+    assert check_fold(_solution("e5_fold.py", "fold_bn")).passed
+    def meddle(W, b, bn):
+        out = make_fold()(W, b, bn)
+        bn.running_mean += 1.0  # the checker restores the layer; the answer was computed before
+        return out
+    assert check_fold(meddle).passed
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# E6: a numerical gradient check
+
+
+def make_numgrad(how="centred", h_used=None, restore=True):
+    """A numerical gradient with one deliberate mistake, chosen by the arguments."""
+    def numerical_gradient(f, x, h=1e-5):
+        h = h if h_used is None else h_used
+        if how == "all":
+            return np.full_like(x, (f(x + h) - f(x - h)) / (2 * h))
+        grad, f0 = np.zeros_like(x), f(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + h
+            fp = f(x)
+            x[i] = old - h
+            fm = f(x)
+            if restore:
+                x[i] = old
+            grad[i] = {"centred": (fp - fm) / (2 * h), "forward": (fp - f0) / h, "no_half": (fp - fm) / h}[how]
+        return grad
+    return numerical_gradient
+
+
+def _rel_error(a, b):
+    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
+
+
+GRADCHECK_BUGS = {
+    "one_sided_difference": (make_numgrad("forward"), _rel_error),
+    "centred_missing_half": (make_numgrad("no_half"), _rel_error),
+    "perturbed_all_at_once": (make_numgrad("all"), _rel_error),
+    "perturbation_not_restored": (make_numgrad(restore=False), _rel_error),
+    "h_too_large": (make_numgrad(h_used=1e-2), _rel_error),
+    "h_too_small": (make_numgrad(h_used=1e-12), _rel_error),
+    "rel_error_no_guard": (make_numgrad(), lambda a, b: np.max(np.abs(a - b)) / np.max(np.abs(a) + np.abs(b))),
+    "rel_error_absolute": (make_numgrad(), lambda a, b: np.max(np.abs(a - b))),
+    "rel_error_wrong": (make_numgrad(), lambda a, b: np.max(a - b) / max(1e-8, np.max(a + b))),  # no abs
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(GRADCHECK_BUGS))
+def test_gradient_check_mistake_is_named(mistake):
+    report = check_gradient_check(*GRADCHECK_BUGS[mistake])
+    assert not report.passed
+    assert mistake in report.mistakes and "unrecognized" not in report.mistakes, report.text
+
+
+def test_gradient_check_default_h_is_judged_and_solution_passes():
+    def tiny_default(f, x, h=1e-11):
+        return make_numgrad()(f, x, h)
+    assert check_gradient_check(tiny_default, _rel_error).mistakes == ["h_too_small"]
+    report = check_gradient_check(*[_solution("e6_gradient_check.py", n) for n in ("numerical_gradient",
+                                                                                  "rel_error")])
+    assert report.passed and "on batch norm's backward" in report.text, report.text
+
+
+def test_dtype_message_says_which_way():
+    def to_float32(dout, x, gamma, eps=1e-5):
+        return tuple(g.astype(np.float32) for g in _solution("e3_backward.py", "bn_backward")(dout, x, gamma, eps))
+    report = check_backward(to_float32)
+    assert report.mistakes == ["dtype_changed"] and "converted down" in report.text
+    assert "converted up" in check_forward(_to_float64).text
+
+
 def test_every_mistake_has_a_test():
-    tested = set(FORWARD_BUGS) | set(RUNNING_BUGS) | set(BACKWARD_BUGS) | set(STEP_BUGS) | {
+    from tests.test_catalogue import STUDENT_BUGS
+
+    tested = {mistake for _, mistake in STUDENT_BUGS.values()} | set(FORWARD_BUGS) | set(RUNNING_BUGS) | set(BACKWARD_BUGS) | set(STEP_BUGS) | set(FOLD_BUGS) | set(
+        GRADCHECK_BUGS) | {
         "not_finite", "unrecognized", "training_output_wrong", "eval_output_wrong", "loss_wrong", "gradient_wrong"}
     assert set(MISTAKES) - tested == set()

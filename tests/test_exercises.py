@@ -26,8 +26,9 @@ def _text(cell):
     return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
 
 
-def test_there_are_four_exercises_each_with_a_solution():
-    assert [p.stem for p in EXERCISES] == ["E1_forward", "E2_running_stats", "E3_backward", "E4_train_step"]
+def test_there_are_six_exercises_each_with_a_solution():
+    assert [p.stem for p in EXERCISES] == ["E1_forward", "E2_running_stats", "E3_backward", "E4_train_step",
+                                           "E5_fold_batchnorm", "E6_gradient_check"]
     for path in EXERCISES:
         _solved(path)
 

@@ -6,7 +6,8 @@ constant), so a broken backward could pass; a random one cannot.
 import numpy as np
 import pytest
 
-from bn_teach import MLP, BatchNorm, GroupNorm, LayerNorm, Linear, ReLU, Sigmoid, Tanh, softmax_cross_entropy
+from bn_teach import (MLP, BatchNorm, Conv2d, Flatten, GroupNorm, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh,
+                      Unflatten, fold_batchnorm, softmax_cross_entropy)
 
 
 def numerical_grad(f, x, h=1e-6):
@@ -147,3 +148,44 @@ def test_layernorm_is_groupnorm_with_one_group_and_running_update_is_the_layers(
     np.testing.assert_array_equal(bn.running_mean, new_mean)
     np.testing.assert_allclose(bn.running_var, 0.7 * rv + 0.3 * x.var(axis=0, ddof=1))
     np.testing.assert_array_equal(bn.running_var, new_var)
+
+
+@pytest.mark.parametrize("stride,padding,bias", [(1, 0, True), (1, 1, False), (2, 1, True)])
+def test_conv2d_gradients(stride, padding, bias):
+    rng = np.random.default_rng(9)
+    conv = Conv2d(2, 3, 3, stride=stride, padding=padding, bias=bias, rng=rng)
+    if bias:
+        conv.b = rng.normal(size=3)
+    check_layer(conv, rng.normal(size=(2, 2, 6, 5)), rng, params=conv.param_names)
+
+
+def test_conv_bn_network_gradient():
+    """Spatial BatchNorm after a convolution, inside a whole network fed flat rows (as the digits are)."""
+    rng = np.random.default_rng(10)
+    bn = random_affine(BatchNorm(3), rng)
+    net = Sequential(Unflatten((1, 5, 5)), Conv2d(1, 3, 3, padding=1, bias=False, rng=1), bn, Tanh(), Flatten(),
+                     Linear(75, 4, rng=2))
+    x, y = rng.normal(size=(6, 25)), rng.integers(0, 4, size=6)
+
+    def loss():
+        return softmax_cross_entropy(net.forward(x), y)[0]
+
+    _, dlogits = softmax_cross_entropy(net.forward(x), y)
+    dx = net.backward(dlogits)
+    assert rel_error(dx, numerical_grad(loss, x)) < 1e-5
+    for module, name in net.parameters():
+        analytic = getattr(module, "d" + name).copy()
+        assert rel_error(analytic, numerical_grad(loss, getattr(module, name))) < 1e-5, (module, name)
+
+
+def test_folding_batchnorm_into_linear_and_conv_gives_the_eval_mode_outputs():
+    rng = np.random.default_rng(11)
+    for layer, x, axis in ((Linear(5, 4, rng=1), rng.normal(size=(7, 5)), -1),
+                           (Conv2d(2, 4, 3, padding=1, rng=1), rng.normal(size=(3, 2, 5, 5)), 0)):
+        layer.b = rng.normal(size=4)
+        bn = random_affine(BatchNorm(4), rng).eval()
+        bn.running_mean, bn.running_var = rng.normal(size=4), rng.uniform(0.2, 3.0, size=4)
+        expected = bn.forward(layer.forward(x))
+        layer.W, layer.b = fold_batchnorm(layer.W, layer.b, bn.gamma, bn.beta, bn.running_mean, bn.running_var,
+                                          bn.eps, out_axis=axis)
+        np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)

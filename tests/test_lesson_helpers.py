@@ -203,3 +203,38 @@ def test_live_figure_is_laid_out_once_then_keeps_its_layout():
     live.set(n=5)
     fig.canvas.draw()
     assert ax.get_position().bounds == laid_out
+
+
+def test_practice_rotation_follows_one_over_c_squared_and_explorer_sweeps():
+    from bn_teach.lessons import l07_batchnorm_in_practice as l07
+
+    a1, n1, e1 = l07.rotation_per_step(1.0)
+    a2, n2, e2 = l07.rotation_per_step(2.0)
+    assert a1 / a2 == pytest.approx(4.0, rel=0.02) and n2 == pytest.approx(2 * n1) and e1 == pytest.approx(4 * e2)
+    for c, change, _, ratio in l07.scale_invariance(scales=(0.5, 2.0)):
+        assert change < 1e-2 and ratio == pytest.approx(1.0, abs=1e-2)
+    assert all(err is None for _, _, err in l07.rotation_explorer(scales=np.geomspace(0.1, 10, 5)).sweep())
+
+
+def test_practice_folding_and_its_limits():
+    from bn_teach import MLP
+    from bn_teach.lessons import l07_batchnorm_in_practice as l07
+
+    net = MLP(6, [5], 3, norm="batch", seed=0)
+    x = np.random.default_rng(0).normal(size=(8, 6))
+    net.forward(x)  # running statistics that are not 0 and 1
+    diff, _, before, after = l07.fold_comparison(net, x)
+    assert diff < 1e-12 and (before, after) == (4, 3)
+    grad, change = l07.bias_before_bn(net, x, np.arange(8) % 3)
+    assert grad < 1e-12 and change < 1e-12
+    with pytest.raises(ValueError, match="Linear or Conv2d"):
+        l07.fold_network(MLP(6, [5], 3, norm="batch", norm_position="after"))
+
+
+def test_practice_momentum_conventions():
+    from bn_teach.lessons import l07_batchnorm_in_practice as l07
+
+    summary = l07.momentum_summary(l07.three_momentums(steps=200))
+    torch_steps, torch_noise = summary["PyTorch momentum=0.1"]
+    assert summary["Keras momentum=0.99"][0] is None or summary["Keras momentum=0.99"][0] > torch_steps
+    assert summary["0.99 typed into PyTorch"][1] > 3 * torch_noise

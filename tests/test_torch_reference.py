@@ -1,10 +1,10 @@
-"""bn_teach against numbers PyTorch computed (tests/fixtures, made by scripts/make_torch_fixtures.py)."""
+"""bn_teach (BatchNorm, LayerNorm, GroupNorm, Conv2d) against numbers PyTorch computed (tests/fixtures, made by scripts/make_torch_fixtures.py)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bn_teach import BatchNorm, GroupNorm, LayerNorm
+from bn_teach import BatchNorm, Conv2d, GroupNorm, LayerNorm
 
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "torch_reference.npz")
 BN_CASES = sorted({k.split("/")[0] for k in FIXTURES.files if k.startswith("bn")})
@@ -60,3 +60,28 @@ def test_the_fixtures_cover_what_the_issue_lists():
     assert shapes == {2, 4} and dtypes == {np.dtype(np.float32), np.dtype(np.float64)}
     assert any(np.isnan(FIXTURES[f"{c}/momentum"]) for c in BN_CASES), "no momentum=None case"
     assert all(int(FIXTURES[f"{c}/steps"]) >= 3 for c in BN_CASES)
+
+
+CONV_CASES = sorted({k.split("/")[0] for k in FIXTURES.files if k.startswith("conv")})
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_pytorch(case):
+    f = {k.split("/", 1)[1]: FIXTURES[k] for k in FIXTURES.files if k.startswith(case + "/")}
+    c_out, c_in, k, _ = f["w"].shape
+    conv = Conv2d(c_in, c_out, k, stride=int(f["stride"]), padding=int(f["padding"]), bias="b" in f)
+    conv.W = f["w"].astype(np.float64)
+    if "b" in f:
+        conv.b = f["b"].astype(np.float64)
+    close(conv.forward(f["x"]), f["y"], f"{case}: output")
+    close(conv.backward(f["dy"]), f["dx"], f"{case}: dx")
+    close(conv.dW.astype(f["dw"].dtype), f["dw"], f"{case}: dW")
+    if "b" in f:
+        close(conv.db.astype(f["db"].dtype), f["db"], f"{case}: db")
+
+
+def test_the_conv_fixtures_cover_stride_padding_no_bias_and_float32():
+    cases = [{k.split("/", 1)[1]: FIXTURES[k] for k in FIXTURES.files if k.startswith(c + "/")} for c in CONV_CASES]
+    assert {int(f["stride"]) for f in cases} >= {1, 2} and {int(f["padding"]) for f in cases} >= {0, 1, 2}
+    assert any("b" not in f for f in cases) and {f["x"].dtype for f in cases} == {np.dtype(np.float32),
+                                                                                  np.dtype(np.float64)}

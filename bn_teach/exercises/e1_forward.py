@@ -26,6 +26,25 @@ FORWARD_MISTAKES = register({
                            "That is instance norm. Batch norm also averages over the batch: `axis=(0, 2, 3)`."),
     "gamma_beta_not_applied": ("gamma and beta are not applied", "The last step is `out = gamma * xhat + beta`."),
     "gamma_beta_swapped": ("gamma and beta swapped", "gamma scales (multiplies), beta shifts (is added)."),
+    "xhat_precedence": ("operator precedence: only the mean was divided by the standard deviation",
+                        "`x - mean / np.sqrt(var + eps)` computes x - (mean / std). Parenthesize: "
+                        "`(x - mean) / np.sqrt(var + eps)`."),
+    "eps_added_to_xhat": ("eps added to the normalized value instead of the variance",
+                          "`(x - mean) / np.sqrt(var) + eps` adds eps after dividing; it belongs under the square "
+                          "root: `(x - mean) / np.sqrt(var + eps)`."),
+    "mean_not_subtracted": ("the mean is not subtracted", "Centre first: xhat = (x - mean) / np.sqrt(var + eps)."),
+    "variance_of_mean_deviation": ("variance computed as the square of the mean deviation",
+                                   "`((x - mean).mean(axis)) ** 2` is always 0: square first, then average: "
+                                   "`((x - mean) ** 2).mean(axis)`, or `x.var(axis)`."),
+    "variance_cancellation": ("var = mean(x^2) - mean^2 loses the float32 digits",
+                              "The formula is right in exact arithmetic, but when the mean is large compared with "
+                              "the spread, the two terms cancel almost every float32 digit. Centre first: "
+                              "`((x - mean) ** 2).mean(axis)` or `x.var(axis)`."),
+    "affine_before_normalizing": ("gamma and beta applied before normalizing",
+                                  "Normalizing afterwards undoes them. Normalize x first, then "
+                                  "`out = gamma * xhat + beta`."),
+    "beta_scaled_by_gamma": ("beta is multiplied by gamma", "`gamma * (xhat + beta)` scales the shift too: "
+                             "`out = gamma * xhat + beta`."),
 })
 
 
@@ -43,7 +62,27 @@ def normalize(x, axes, ddof=0, eps=1e-5, eps_mode="inside"):
 def affine(xhat, gamma, beta, how="normal"):
     g, b = per_channel(np.asarray(gamma, np.float64), xhat.ndim), per_channel(np.asarray(beta, np.float64),
                                                                                xhat.ndim)
-    return {"normal": lambda: g * xhat + b, "none": lambda: xhat, "swapped": lambda: b * xhat + g}[how]()
+    return {"normal": lambda: g * xhat + b, "none": lambda: xhat, "swapped": lambda: b * xhat + g,
+            "beta_scaled": lambda: g * (xhat + b)}[how]()
+
+
+def _order_variants(x, gamma, beta, eps, axes):
+    """Outputs of mistakes in the order of operations or in the variance formula, for statistics over `axes`."""
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=axes, keepdims=True), x64.var(axis=axes, keepdims=True)
+    with np.errstate(all="ignore"):
+        sq_mean = ((x64 - mean).mean(axis=axes, keepdims=True)) ** 2
+        xm = x.mean(axis=axes, keepdims=True)  # in x's dtype: where the cancellation happens
+        cancelled = ((x * x).mean(axis=axes, keepdims=True) - xm ** 2).astype(np.float64)
+        out = [("xhat_precedence", affine(x64 - mean / np.sqrt(var + eps), gamma, beta)),
+               ("eps_added_to_xhat", affine((x64 - mean) / np.sqrt(var) + eps, gamma, beta)),
+               ("mean_not_subtracted", affine(x64 / np.sqrt(var + eps), gamma, beta)),
+               ("variance_of_mean_deviation", affine((x64 - mean) / np.sqrt(sq_mean + eps), gamma, beta)),
+               ("affine_before_normalizing", normalize(affine(x64, gamma, beta), axes, eps=eps)),
+               ("beta_scaled_by_gamma", affine(normalize(x, axes, eps=eps), gamma, beta, "beta_scaled"))]
+        if x.dtype == np.float32:
+            out.append(("variance_cancellation", affine((x64 - mean) / np.sqrt(cancelled + eps), gamma, beta)))
+    return out
 
 
 def forward_variants(x, gamma, beta, eps):
@@ -60,6 +99,7 @@ def forward_variants(x, gamma, beta, eps):
         ("gamma_beta_not_applied", affine(normalize(x, bn_axes, eps=eps), gamma, beta, "none")),
         ("gamma_beta_swapped", affine(normalize(x, bn_axes, eps=eps), gamma, beta, "swapped")),
     ]
+    out += _order_variants(x, gamma, beta, eps, bn_axes)
     if x.ndim == 4:
         out += [
             ("stats_over_features", affine(normalize(x, (1, 2, 3), eps=eps), gamma, beta)),

@@ -29,6 +29,11 @@ RUNNING_MISTAKES = register({
     "eval_uses_batch_stats": ("eval mode normalized with the batch statistics",
                               "In eval mode use running_mean and running_var: a prediction must not depend on "
                               "the other samples in the batch."),
+    "running_from_output": ("running statistics updated with the statistics of the normalized output",
+                            "The running statistics track BN's *input*: update them with the batch mean and "
+                            "variance of x, not of out (whose mean is beta and variance gamma^2)."),
+    "running_var_std": ("running_var updated with the standard deviation",
+                        "running_var stores a variance: blend in var * m / (m - 1), not its square root."),
     "eval_output_wrong": ("the eval-mode output is wrong",
                           "out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta."),
 })
@@ -111,6 +116,7 @@ def _judge_running(report, label, value, bn_param, x, gamma, beta, run_mean, run
         reference = _eval_output(x, gamma, beta, run_mean, run_var, eps)
         variants = [("eval_uses_batch_stats", batchnorm_forward(x, gamma, beta, eps)[0]),
                     ("eps_missing", _eval_output(x, gamma, beta, run_mean, run_var, 0.0)),
+                    ("missing_sqrt", _eval_output(x, gamma, beta, run_mean, (run_var + eps) ** 2 - eps, eps)),
                     ("eval_uses_batch_stats", affine(normalize(x, axes, eps=eps), gamma, beta))]
         right = _judge_output(report, label, out, reference, variants, x, "eval_output_wrong")
         if not (close(new_mean, run_mean) and close(new_var, run_var)):
@@ -126,11 +132,19 @@ def _judge_running(report, label, value, bn_param, x, gamma, beta, run_mean, run
     n = x.shape[0]
     inv_mean, inv_var = _running_update(mean, var, run_mean, run_var, momentum, m, "inverted")
     rep_mean, rep_var = _running_update(mean, var, run_mean, run_var, momentum, m, "replaced")
+    out_axes = channel_axes(x.ndim)
+    out_mean, out_var = reference.mean(axis=out_axes), reference.var(axis=out_axes)
+    from_out = [_running_update(out_mean, out_var, run_mean, run_var, momentum, m, how) for how in ("right",
+                                                                                                  "biased")]
     mean_variants = [("running_not_updated", run_mean), ("momentum_inverted", inv_mean),
-                     ("running_replaced", rep_mean)]
+                     ("running_replaced", rep_mean), ("running_from_output", from_out[0][0])]
     var_variants = [("running_not_updated", run_var), ("momentum_inverted", inv_var),
                     ("running_replaced", rep_var),
-                    ("running_var_biased", _running_update(mean, var, run_mean, run_var, momentum, m, "biased")[1])]
+                    ("running_var_biased", _running_update(mean, var, run_mean, run_var, momentum, m, "biased")[1]),
+                    ("running_from_output", from_out[0][1]), ("running_from_output", from_out[1][1]),
+                    ("running_var_std", _running_update(mean, np.sqrt(var), run_mean, run_var, momentum, m)[1]),
+                    ("running_var_std", _running_update(mean, np.sqrt(var * m / (m - 1)) * (m - 1) / m, run_mean,
+                                                        run_var, momentum, m)[1])]
     if x.ndim > 2:
         var_variants.append(("running_var_unbiased_over_n",  # the factor of an (N, D) input
                              _running_update(mean, var, run_mean, run_var, momentum, n)[1]))

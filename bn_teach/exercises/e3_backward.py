@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..layers import batchnorm_backward, batchnorm_forward
-from .report import as_array, check_cases, diagnose, explain, register
+from .report import as_array, check_cases, diagnose, explain, is_tuple_of, register
 
 BACKWARD_MISTAKES = register({
     "backward_no_mean_var_terms": ("dx misses the terms through the batch mean and variance",
@@ -23,6 +23,16 @@ BACKWARD_MISTAKES = register({
     "dgamma_uses_x": ("dgamma uses x instead of xhat", "gamma multiplies the normalized xhat, so "
                       "dgamma = sum(dout * xhat, axis=0)."),
     "dgamma_dbeta_swapped": ("dgamma and dbeta swapped", "Return (dx, dgamma, dbeta) in that order."),
+    "backward_missing_1_over_m": ("dx is m times too large: the factor 1/m is missing",
+                                  "The mean and the variance average over m values, so their gradients carry 1/m: "
+                                  "dx = gamma * inv_std / m * (m * dout - sum(dout) - xhat * sum(dout * xhat))."),
+    "backward_x_for_xhat": ("dx uses x where the formula has xhat",
+                            "The term through the variance is xhat * sum(dout * xhat), with the normalized xhat."),
+    "backward_dvar_exponent": ("dvar uses the exponent -1/2 instead of -3/2",
+                               "d/dvar (var + eps)^(-1/2) = -1/2 (var + eps)^(-3/2): "
+                               "dvar = sum(dxhat * (x - mean)) * -0.5 * (var + eps) ** -1.5."),
+    "backward_dvar_factor": ("dvar misses the factor -1/2",
+                             "d/dvar (var + eps)^(-1/2) = -1/2 (var + eps)^(-3/2): keep the -0.5."),
 })
 
 
@@ -59,6 +69,10 @@ def _backward_variants(dout, x, gamma, eps):
         ("backward_no_var_term", g * inv_std / m * (m * d - dbeta)),
         ("backward_missing_gamma", inv_std / m * (m * d - dbeta - xhat * dgamma)),
         ("backward_unbiased_variance", grads(1)[4]),
+        ("backward_missing_1_over_m", m * dx),
+        ("backward_x_for_xhat", g * inv_std / m * (m * d - dbeta - x64 * dgamma)),
+        ("backward_dvar_exponent", _staged_dx(d, x64, g, eps, dvar_power=-0.5)),
+        ("backward_dvar_factor", _staged_dx(d, x64, g, eps, dvar_factor=-1.0)),
     ]
     dgamma_variants = [("param_grads_wrong_axis", (d * xhat).sum(axis=1)),
                        ("param_grads_mean_not_sum", (d * xhat).mean(axis=0)),
@@ -69,6 +83,18 @@ def _backward_variants(dout, x, gamma, eps):
         dgamma_variants.append(("dgamma_dbeta_swapped", dbeta))
         dbeta_variants.append(("dgamma_dbeta_swapped", dgamma))
     return (dx, dx_variants), (dgamma, dgamma_variants), (dbeta, dbeta_variants)
+
+
+def _staged_dx(d, x, g, eps, dvar_power=-1.5, dvar_factor=-0.5):
+    """dx by the staged graph (dxhat, dvar, dmean, dx), with the power and factor of dvar as given (the right
+    ones are -3/2 and -1/2)."""
+    m = x.shape[0]
+    xc, var = x - x.mean(axis=0), x.var(axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    dxhat = d * g
+    dvar = np.sum(dxhat * xc, axis=0) * dvar_factor * (var + eps) ** dvar_power
+    dmean = -np.sum(dxhat * inv_std, axis=0) + dvar * -2.0 * xc.mean(axis=0)
+    return dxhat * inv_std + dvar * 2.0 * xc / m + dmean / m
 
 
 def _backward_reference(dout, x, gamma, eps):
@@ -84,12 +110,7 @@ def check_backward(bn_backward):
 
 
 def _judge_backward(report, label, value, dout, x, gamma, eps):
-    if value is None:
-        report.add("returned_none")
-        return False
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        report.lines.append(f"✗ {label}: returned a {type(value).__name__}, expected a tuple (dx, dgamma, dbeta)")
-        report.add("wrong_return")
+    if not is_tuple_of(value, ("dx", "dgamma", "dbeta"), report, label):
         return False
     reference = _backward_reference(dout, x, gamma, eps)
     variants = _backward_variants(dout, x, gamma, eps)

@@ -21,9 +21,11 @@ MISTAKES = {
     "shape_changed": ("an output has the wrong shape",
                       "Outputs keep the shape of x; per-feature results have shape (D,) or (C,). Reductions over "
                       "the batch need `axis=0` (and for (N, C, H, W), `axis=(0, 2, 3)`)."),
-    "dtype_changed": ("float32 input gave a float64 output",
-                      "Keep the input's dtype: avoid `astype(float)`, `np.zeros(shape)` without `dtype=x.dtype`, "
-                      "and Python float arrays mixed in."),
+    "dtype_changed": ("an output's dtype is not the input's",
+                      "The rule: every output keeps the dtype of x (float32 in, float32 out; float64 in, float64 "
+                      "out), so even right numbers in another dtype fail. float32 becomes float64 through "
+                      "`astype(float)`, `np.zeros(shape)` without `dtype=x.dtype`, or float64 arrays mixed in; "
+                      "float64 becomes float32 through `astype(np.float32)` or float32 arrays mixed in."),
     "not_finite": ("the output contains NaN or inf", "Look for a division by zero or the square root of a "
                    "negative number: a constant feature has variance 0."),
     "input_modified": ("your function changed its input arrays in place",
@@ -143,9 +145,23 @@ def as_array(value, name, expected_shape, dtype, report, label):
         report.lines.append(f"✗ {label}: {name} has shape {value.shape}, expected {expected_shape}")
         return value  # the caller may still recognise a wrong-axis mistake from it
     if value.dtype != dtype:
-        report.lines.append(f"✗ {label}: {name} has dtype {value.dtype}, expected {np.dtype(dtype).name}")
+        way = "up" if value.dtype.itemsize > np.dtype(dtype).itemsize else "down"
+        report.lines.append(f"✗ {label}: {name} has dtype {value.dtype}, expected {np.dtype(dtype).name} "
+                            f"(the input's): converted {way}")
         report.add("dtype_changed")
     return value
+
+
+def is_tuple_of(value, names, report, label):
+    """True when the student returned a tuple (or list) with one entry per name; else reports why, False."""
+    if value is None:
+        report.add("returned_none")
+        return False
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        report.lines.append(f"✗ {label}: returned a {type(value).__name__}, expected a tuple ({', '.join(names)})")
+        report.add("wrong_return")
+        return False
+    return True
 
 
 def diagnose(value, reference, variants, dtype):

@@ -14,8 +14,12 @@ APPS = ["02_inside_batchnorm.ipynb", "04_black_cats_covariate_shift.ipynb"]
 
 
 def _is_interactive(name):
+    """A lesson builds a live figure: a code cell calls Live(...) itself, or its stored output is a Live (what a
+    lesson's explorer function returns, e.g. `rotation_explorer()`)."""
     nb = json.loads((NOTEBOOKS / name).read_text())
-    return any(re.search(r"\bLive\(|_explorer\(", "".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code")
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    return any(re.search(r"\bLive\(|_explorer\(", "".join(c["source"])) for c in code) or any(
+        "".join(o.get("data", {}).get("text/plain", "")).startswith("Live(") for c in code for o in c["outputs"])
 
 
 def _canvas_images(page):
