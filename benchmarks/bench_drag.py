@@ -35,7 +35,11 @@ print(live.controls["batch_size"].model_id)
 
 def run(kc, code):
     out = []
-    reply = kc.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(m["content"].get("text", "")))
+    def keep_stdout(msg):  # stderr may carry a warning (e.g. bn_teach's BLAS note): not part of the answer
+        if msg["content"].get("name") == "stdout":
+            out.append(msg["content"]["text"])
+
+    reply = kc.execute_interactive(code, timeout=120, output_hook=keep_stdout)
     assert reply["content"]["status"] == "ok", reply["content"]
     return "".join(out)
 
