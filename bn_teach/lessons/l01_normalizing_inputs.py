@@ -3,7 +3,7 @@ change with how the features are preprocessed (raw, scaled, min-max, standardize
 import ipywidgets as widgets
 import numpy as np
 
-from ..evidence import Spread, compare
+from ..evidence import SEEDS, Spread, compare
 from ..plots import ACCENT, PLAIN, WITH_BN, new_figure
 from ..widgets import Live
 
@@ -107,9 +107,6 @@ def compare_methods(ratio=10.0, seed=0):
         q = Quadratic(preprocess(x, m), y)
         out[m] = (q.condition_number, q.steps_to_converge())
     return out
-
-
-SEEDS = (0, 1, 2, 3, 4)
 
 
 def compare_over_seeds(ratios=(1, 10, 100), seeds=SEEDS):

@@ -11,6 +11,7 @@ from matplotlib.ticker import NullLocator
 from ..cats import load_split
 from ..conv import Conv2d, Flatten, Unflatten
 from ..digits import load_digits_split
+from ..evidence import SEEDS
 from ..layers import BatchNorm, Linear, ReLU, fold_batchnorm, running_stats_update
 from ..network import MLP, Sequential, softmax_cross_entropy
 from ..parallel import run_all
@@ -20,7 +21,6 @@ from ..training import SGD
 from ..widgets import Live
 
 CONV = PALETTE["green"]
-SEEDS = (0, 1, 2, 3, 4)
 
 
 # ---------------------------------------------------------------------------------------------------------------
