@@ -4,9 +4,9 @@ deploy/jupyterhub/jupyterhub_config.py.
     python deploy/sizing.py          # the sizing table of TEACHING.md (a test checks they agree)
 
 A node holds as many students as both of its budgets allow, after a reserve for the system (and the hub):
-- CPU: every student's CPU guarantee. CPU_GUARANTEE is chosen so that when the whole class runs lesson 3 (the
-  heaviest, CPU_SECONDS_LESSON of CPU) at the same moment, it finishes within CPU_SECONDS_LESSON / CPU_GUARANTEE s.
-- memory: every student's memory guarantee (their server plus one kernel at lesson 3's peak, rounded up).
+- CPU: every student's CPU guarantee. CPU_GUARANTEE is chosen so that when the whole class runs the heaviest lesson
+  (CPU_SECONDS_LESSON of CPU) at the same moment, it finishes within CPU_SECONDS_LESSON / CPU_GUARANTEE s.
+- memory: every student's memory guarantee (their server plus one kernel at the heaviest lesson's peak, rounded up).
 """
 import ast
 import math
@@ -48,7 +48,7 @@ def students_per_node(cores, mem_gib, c=None):
 def table(c=None):
     c = c or constants()
     wait = c["CPU_SECONDS_LESSON"] / c["CPU_GUARANTEE"]
-    lines = [f"| node (cores, memory) | students | limited by | lesson 3, whole class at once |",
+    lines = [f"| node (cores, memory) | students | limited by | heaviest lesson, whole class at once |",
              "|---|---|---|---|"]
     for cores, gib in NODES:
         n, by_cpu, by_mem = students_per_node(cores, gib, c)
