@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+from .cats import DATA_DIR
+
 SWEEP_DIR = DATA_DIR / "sweeps"
 CHECKSUMS = DATA_DIR / "checksums.json"
 REGENERATE = "python scripts/make_sweeps.py"

@@ -263,7 +263,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
     Mini-batches are drawn by reshuffling the training set every epoch with np.random.default_rng(seed).
     Every `eval_every` steps (and at the end) the history records the mean training loss since the last
     evaluation, accuracy on (up to `eval_train_size` of) the training set and on the test set, and elapsed
-    seconds. If the loss becomes NaN or inf the run stops and history.diverged is True, with a message.
+    seconds of training (the time spent evaluating and in recorders left out). If the loss becomes NaN or inf the run stops and history.diverged is True, with a message.
     `recorder`: None, a callable `recorder(step, model)` called after every step, or a list of them.
     """
     x_train = as_float_array(x_train, "x_train")
@@ -307,8 +307,11 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
             opt.step()
             losses.append(loss)
             hist.step_loss.append(loss)
-            for record in recorders:
-                record(step, model)
+            if recorders:
+                recording = time.perf_counter()
+                for record in recorders:
+                    record(step, model)
+                start += time.perf_counter() - recording  # recording is not training time either
             if step % eval_every == 0 or step == steps:
                 elapsed = time.perf_counter() - start
                 hist.step.append(step)

@@ -81,6 +81,9 @@ VERDICTS = {
     "lesson 1, steps to converge": (
         "from bn_teach.lessons.l01_normalizing_inputs import compare_over_seeds, fewest_steps\n"
         "print(json.dumps({str(k): v for k, v in fewest_steps(compare_over_seeds(seeds=seeds)).items()}))"),
+    "lesson 3, training speed": (
+        "from bn_teach.lessons.l03_training_speed import seed_sweep, speed_verdicts\n"
+        "print(json.dumps(speed_verdicts(seed_sweep(seeds=seeds))))"),
     "lesson 4, dataset shift": (
         "from bn_teach.lessons.l04_black_cats import shift_over_seeds, shift_verdicts\n"
         "print(json.dumps(shift_verdicts(shift_over_seeds(seeds=seeds)[1])))"),

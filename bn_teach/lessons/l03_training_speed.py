@@ -5,27 +5,36 @@ import itertools
 import ipywidgets as widgets
 import numpy as np
 
+from ..digits import load_digits_split
+from ..evidence import SEEDS, Spread, compare
 from ..network import MLP
 from ..parallel import run_all
 from ..plots import PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
-from ..training import Recorder
+from ..sweeps import per_seed
+from ..training import OnProbe, Recorder
 from ..widgets import Live
 
 # the live explorer's grid: every combination is trained once, so moving a slider only swaps curves
 GRID = {"lr": (0.1, 0.5, 2.0, 8.0), "init_scale": (0.5, 1.0, 2.0), "depth": (1, 3), "batch_size": (16, 128)}
 
 
-def figure1(steps=2000, lr=0.5, batch_size=60, record_every=10, seed=0):
+PROBE_SIZE = 256  # the fixed probe batch every distribution is recorded on: the first training images
+LRS = (0.5, 2.0, 8.0, 32.0, 128.0)  # the learning-rate table's rates
+
+
+def figure1(steps=2000, lr=0.5, batch_size=60, record_every=10, eval_every=5, seed=0):
     """Ioffe & Szegedy (2015), Figure 1, on the digits: 3 hidden layers of 100 sigmoid units, with and without
-    BN (before the sigmoid), trained with the same SGD. Returns {"plain": (history, recorder), "bn": (...)};
-    the recorder holds the 15th/50th/85th percentiles of the input to unit 0 of every sigmoid layer."""
-    runs = {}
-    for name, norm in (("plain", None), ("bn", "batch")):
-        run = train_on_digits(figure1_net(norm, seed), seed=seed, recorder=Recorder(unit=0, every=record_every),
-                              steps=steps, batch_size=batch_size, lr=lr, eval_every=50)
-        runs[name] = (run.history, run.recorder)
-    return runs
+    BN (before the sigmoid), trained with the same SGD (the two runs side by side, `run_all`). Returns
+    {"plain": (history, recorder), "bn": (...)}. Test accuracy is evaluated every `eval_every` steps; the recorder
+    holds, every `record_every` steps, each sigmoid's input on one fixed probe batch (the first PROBE_SIZE training
+    images, `OnProbe`): the same images every time, so what moves is the network, not the sample."""
+    probe = load_digits_split(seed=seed)[0][:PROBE_SIZE]
+    jobs = [dict(model=figure1_net(norm, seed), seed=seed, steps=steps, batch_size=batch_size, lr=lr,
+                 eval_every=eval_every, eval_train_size=batch_size,
+                 recorder=OnProbe([Recorder(unit=0, every=record_every)], probe)) for norm in (None, "batch")]
+    runs = run_all(train_on_digits, jobs)
+    return {name: (run.history, run.recorder.recorders[0]) for name, run in zip(("plain", "bn"), runs)}
 
 
 def figure1_net(norm, seed=0):
@@ -34,7 +43,7 @@ def figure1_net(norm, seed=0):
     return MLP(64, [100, 100, 100], 10, activation="sigmoid", norm=norm, seed=seed)
 
 
-def lr_sweep(lrs=(0.1, 0.5, 2.0, 8.0, 32.0), steps=400, batch_size=60, seed=0):
+def lr_sweep(lrs=LRS, steps=1000, batch_size=60, seed=0):
     """Final test accuracy of the Figure 1 network with and without BN for each learning rate.
 
     Returns {"plain": [...], "bn": [...]} (NaN where training diverged) and the histories.
@@ -46,6 +55,125 @@ def lr_sweep(lrs=(0.1, 0.5, 2.0, 8.0, 32.0), steps=400, batch_size=60, seed=0):
     acc = {name: [float("nan") if hists[name, lr].diverged else hists[name, lr].test_acc[-1] for lr in lrs]
            for name in ("plain", "bn")}
     return acc, hists
+
+
+def figure1_numbers(runs):
+    """What the lesson compares in a `figure1` result, per network: steps to 90 % and 95 % test accuracy (None:
+    not within the run), final accuracy, the accuracy curve, and how the last layer's sigmoid inputs moved on the
+    probe batch (`Recorder.drift` from the first 5 records to the last 5, averaged over the layer's units). The
+    drift is kept in the sigmoid's own input units, not relative to each unit's spread: whether a sigmoid saturates
+    depends on where its input sits, and without BN the spread of a deep sigmoid layer's inputs starts tiny."""
+    out = {}
+    for name, (hist, rec) in runs.items():
+        drift = rec.drift(window=5)
+        out[name] = {"steps_to_90": hist.steps_to(0.90), "steps_to_95": hist.steps_to(0.95),
+                     "final": hist.test_acc[-1], "curve": hist.test_acc, "curve_steps": hist.step,
+                     "mean_shift": drift["mean shift"], "jitter": drift["jitter"],
+                     "median_shift": drift["median shift"]}
+    return out
+
+
+def seed_sweep(seeds=SEEDS, steps=2000, lrs=LRS, lr_steps=1000):
+    """Lesson 3 over seeds: Figure 1's steps to 90 % and 95 %, accuracy curves and input drift, and the learning-rate table.
+
+    Returns {"figure1": {"plain"|"bn": {quantity: [one value per seed]}}, "lr_sweep": {"lrs": [...],
+    "plain"|"bn": [[accuracy per lr] per seed]}}; every seed runs exactly the settings the lesson runs for seed 0.
+    """
+    fig1 = {name: {} for name in ("plain", "bn")}
+    table = {"lrs": list(lrs), "plain": [], "bn": []}
+    for seed in seeds:
+        for name, numbers in figure1_numbers(figure1(steps=steps, seed=seed)).items():
+            for key, value in numbers.items():
+                fig1[name].setdefault(key, []).append(value)
+        acc, _ = lr_sweep(lrs, steps=lr_steps, seed=seed)
+        for name in ("plain", "bn"):
+            table[name].append(acc[name])
+    return {"figure1": fig1, "lr_sweep": table}
+
+
+def _steps(values, steps):
+    """Steps to a target per seed, with 'never within `steps`' (None) counted as steps + 1 (it took longer)."""
+    return Spread([steps + 1 if v is None else v for v in values])
+
+
+def speed_verdicts(results, steps=2000):
+    """Verdicts from a `seed_sweep` result: BN against no BN for steps to 90 % (a seed that never got there counts
+    as taking longer than the run), for the drift of the last layer's sigmoid inputs, and for the final accuracy
+    at every learning rate of the table."""
+    fig1, table = results["figure1"], results["lr_sweep"]
+    out = {"steps to 90%": compare(_steps(fig1["bn"]["steps_to_90"], steps), _steps(fig1["plain"]["steps_to_90"], steps)),
+           "input mean shift": compare(Spread(fig1["bn"]["mean_shift"]), Spread(fig1["plain"]["mean_shift"])),
+           "input jitter": compare(Spread(fig1["bn"]["jitter"]), Spread(fig1["plain"]["jitter"]))}
+    for k, lr in enumerate(table["lrs"]):
+        out[f"accuracy at lr {lr:g}"] = compare(*(Spread(per_seed([row[k] for row in table[name]]))
+                                                 for name in ("bn", "plain")))
+    return out
+
+
+NAMES = {"plain": "without BN", "bn": "with BN"}
+
+
+def _steps_text(values, steps):
+    """Steps to a target over seeds as text: mean (min-max), or how many seeds never got there."""
+    never = sum(v is None for v in values)
+    if never == len(values):
+        return f"never in {steps:,}"
+    text = format(Spread([v for v in values if v is not None]), ",.0f")
+    return text + (f", never in {never} of {len(values)}" if never else "")
+
+
+def speed_table(results, live, steps=2000):
+    """Text: steps to 90 % and 95 % and final accuracy over the stored seeds (mean (min-max)), seed 0 run live
+    beside the stored seed 0, and the verdict on steps to 90 %."""
+    fig1 = results["figure1"]
+    lines = [f"{'':>10}  {'steps to 90%':>18}  {'steps to 95%':>24}  {'final accuracy':>20}"]
+    for name in ("plain", "bn"):
+        f = fig1[name]
+        lines.append(f"{NAMES[name]:>10}  {_steps_text(f['steps_to_90'], steps):>18}  "
+                     f"{_steps_text(f['steps_to_95'], steps):>24}  {format(Spread(f['final']), '.3f'):>20}")
+    lines.append("seed 0, run live above: " + ", ".join(
+        f"{NAMES[n]} {live[n]['steps_to_90']} steps to 90%" for n in ("plain", "bn")) + "; stored seed 0: " +
+        ", ".join(f"{NAMES[n]} {fig1[n]['steps_to_90'][0]}" for n in ("plain", "bn")))
+    verdict = speed_verdicts(results, steps)["steps to 90%"]
+    lines.append(f"steps to 90% with BN against without, over {len(fig1['bn']['final'])} seeds: {verdict}")
+    return "\n".join(lines)
+
+
+def seconds_to_90(results, runs):
+    """Seconds of training to 90 % test accuracy per seed on this machine: each seed's stored steps to 90 % times
+    the seconds per step of the networks run live (`runs`, a `figure1` result). Returns {name: Spread}."""
+    return {name: Spread([np.nan if s is None else s * runs[name][0].seconds_per_step
+                          for s in results["figure1"][name]["steps_to_90"]]) for name in ("plain", "bn")}
+
+
+def drift_table(results, live):
+    """Text: how far the last layer's sigmoid inputs moved on the probe batch (mean shift, from the first records
+    to the last) and how much they jittered between records, in the sigmoid's input units, over seeds;
+    seed 0 live beside stored; verdicts."""
+    fig1, verdicts = results["figure1"], speed_verdicts(results)
+    lines = [f"{'':>10}  {'mean shift':>20}  {'jitter between records':>24}"]
+    for name in ("plain", "bn"):
+        lines.append(f"{NAMES[name]:>10}  {format(Spread(fig1[name]['mean_shift']), '.3f'):>20}  {format(Spread(fig1[name]['jitter']), '.4f'):>24}")
+    lines.append("seed 0, run live above: " + ", ".join(
+        f"{NAMES[n]} {live[n]['mean_shift']:.3f} / {live[n]['jitter']:.4f}" for n in ("plain", "bn")) +
+        "; stored seed 0: " + ", ".join(
+        f"{NAMES[n]} {fig1[n]['mean_shift'][0]:.3f} / {fig1[n]['jitter'][0]:.4f}" for n in ("plain", "bn")))
+    lines.append(f"with BN against without: mean shift {verdicts['input mean shift']}, "
+                 f"jitter {verdicts['input jitter']}")
+    return "\n".join(lines)
+
+
+def lr_table(results, live):
+    """Text: final test accuracy at each learning rate over seeds (mean (min-max)), with and without BN; seed 0
+    run live beside stored; the verdict at each rate."""
+    table, verdicts = results["lr_sweep"], speed_verdicts(results)
+    lines = [f"{'learning rate':>13}  {'without BN':>19}  {'with BN':>19}  {'seed 0 live/stored':>24}  verdict for BN"]
+    for k, lr in enumerate(table["lrs"]):
+        spreads = {n: Spread(per_seed([row[k] for row in table[n]])) for n in ("plain", "bn")}
+        seed0 = " ".join(f"{live[n][k]:.3f}/{per_seed(table[n][0])[k]:.3f}" for n in ("plain", "bn"))
+        lines.append(f"{lr:13g}  {format(spreads['plain'], '.3f'):>19}  {format(spreads['bn'], '.3f'):>19}  {seed0:>24}  "
+                     f"{verdicts[f'accuracy at lr {lr:g}']}")
+    return "\n".join(lines)
 
 
 def train_grid(steps=100, width=32, seed=0, grid=GRID):
@@ -120,15 +248,23 @@ def speed_explorer(results, grid=GRID):
                                                 description="BatchNorm"))
 
 
-def plot_figure1(runs, layer=-1):
-    """Ioffe & Szegedy's Figure 1 (a)-(c) from `figure1` runs: test accuracy, and the 15/50/85th percentiles of
-    one sigmoid's input over training without and with BN (last hidden layer by default)."""
+def plot_figure1(runs, results=None, layer=-1):
+    """Ioffe & Szegedy's Figure 1 (a)-(c) from `figure1` runs: test accuracy (with, when a `seed_sweep` result is
+    given, the band from the lowest to the highest accuracy over its seeds), and the 15/50/85th percentiles of one
+    sigmoid's input on the probe batch over training without and with BN (last hidden layer by default)."""
     fig, axes = new_figure(1, 3, figsize=(13, 3.6))
     for name, color in (("plain", PLAIN), ("bn", WITH_BN)):
         hist, _ = runs[name]
-        axes[0].plot(hist.step, hist.test_acc, color=color, label="with BN" if name == "bn" else "without BN")
+        label = NAMES[name]
+        if results is not None:
+            stored = results["figure1"][name]
+            curves = np.array([per_seed(c) for c in stored["curve"]])
+            axes[0].fill_between(stored["curve_steps"][0], curves.min(axis=0), curves.max(axis=0), color=color,
+                                 alpha=0.35, lw=0, label=f"{label}: {len(curves)} seeds, min-max")
+            label += ": seed 0"
+        axes[0].plot(hist.step, hist.test_acc, color=color, label=label)
     axes[0].set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1), title="(a) BN reaches it sooner")
-    axes[0].legend(loc="lower right")
+    axes[0].legend(loc="lower right", fontsize=9)
     for ax, name, color in ((axes[1], "plain", PLAIN), (axes[2], "bn", WITH_BN)):
         _, rec = runs[name]
         pct = rec.percentiles[layer]
