@@ -76,14 +76,17 @@ def _output_grad(model, x, y):
     return net.layers[-1].dW
 
 
-# each prints the verdicts (never the digits) of one lesson's verdict-bearing comparisons, for the seeds in argv[1]
+# each prints the verdicts (never the digits) of one lesson's verdict-bearing comparisons, for the seeds in argv[1];
+# with `stored` (seeds 0-4 as the lessons print them), a lesson with a stored sweep reads it instead of recomputing
+# it (tests/test_sweeps.py checks that the code recomputes it exactly)
 VERDICTS = {
     "lesson 1, steps to converge": (
         "from bn_teach.lessons.l01_normalizing_inputs import compare_over_seeds, fewest_steps\n"
         "print(json.dumps({str(k): v for k, v in fewest_steps(compare_over_seeds(seeds=seeds)).items()}))"),
     "lesson 3, training speed": (
         "from bn_teach.lessons.l03_training_speed import seed_sweep, speed_verdicts\n"
-        "print(json.dumps(speed_verdicts(seed_sweep(seeds=seeds))))"),
+        "results = load_sweep('l03_training_speed')['results'] if stored else seed_sweep(seeds=seeds)\n"
+        "print(json.dumps(speed_verdicts(results)))"),
     "lesson 4, dataset shift": (
         "from bn_teach.lessons.l04_black_cats import shift_over_seeds, shift_verdicts\n"
         "print(json.dumps(shift_verdicts(shift_over_seeds(seeds=seeds)[1])))"),
@@ -93,13 +96,14 @@ VERDICTS = {
 }
 
 
-def _verdicts(code, seeds, drop_blas_pin=False):
+def _verdicts(code, seeds, drop_blas_pin=False, stored=False):
     env = dict(os.environ)
     if drop_blas_pin:
         env.pop("OPENBLAS_CORETYPE", None)
-    program = "import json, sys\nseeds = tuple(json.loads(sys.argv[1]))\n" + code
-    out = subprocess.run([sys.executable, "-c", program, json.dumps(list(seeds))], env=env, capture_output=True,
-                         text=True, check=True)
+    program = ("import json, sys\nfrom bn_teach.sweeps import load_sweep\n"
+               "seeds, stored = tuple(json.loads(sys.argv[1])), sys.argv[2] == 'stored'\n" + code)
+    out = subprocess.run([sys.executable, "-c", program, json.dumps(list(seeds)), "stored" if stored else "computed"],
+                         env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -107,6 +111,6 @@ def _verdicts(code, seeds, drop_blas_pin=False):
 def test_verdicts_hold_on_five_other_seeds_and_another_blas_kernel(name):
     """The lessons print verdicts from seeds 0-4 with OpenBLAS's Haswell kernel pinned; the same comparisons must
     give the same verdicts on seeds 5-9, and on seeds 0-4 with the kernel OpenBLAS picks itself."""
-    stored = _verdicts(VERDICTS[name], (0, 1, 2, 3, 4))
+    stored = _verdicts(VERDICTS[name], (0, 1, 2, 3, 4), stored=True)
     assert _verdicts(VERDICTS[name], (5, 6, 7, 8, 9)) == stored
     assert _verdicts(VERDICTS[name], (0, 1, 2, 3, 4), drop_blas_pin=True) == stored
