@@ -158,6 +158,9 @@ def drift_table(results, live):
         f"{NAMES[n]} {live[n]['mean_shift']:.3f} / {live[n]['jitter']:.4f}" for n in ("plain", "bn")) +
         "; stored seed 0: " + ", ".join(
         f"{NAMES[n]} {fig1[n]['mean_shift'][0]:.3f} / {fig1[n]['jitter'][0]:.4f}" for n in ("plain", "bn")))
+    ratio = {k: Spread(np.divide(fig1["plain"][k], fig1["bn"][k])) for k in ("mean_shift", "jitter")}
+    lines.append(f"without BN / with BN, same seed: mean shift {ratio['mean_shift']:.0f} times, "
+                 f"jitter {ratio['jitter']:.0f} times")
     lines.append(f"with BN against without: mean shift {verdicts['input mean shift']}, "
                  f"jitter {verdicts['input jitter']}")
     return "\n".join(lines)
