@@ -1,4 +1,6 @@
 """The lessons' helper modules: their numbers, and every live figure swept over its extreme settings."""
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -141,6 +143,9 @@ def test_regularization_helpers():
     verdicts = l05.grid_verdicts(grid)
     assert verdicts["batch 2: BatchNorm vs LayerNorm/GroupNorm"] == "lower"
     assert set(verdicts.values()) <= {"lower", "higher", "no measurable difference"}
+    stored = json.loads(json.dumps(grid, sort_keys=True))  # a stored sweep's keys come sorted as text: "128" < "2"
+    assert list(l05.grid_verdicts(stored).items()) == list(verdicts.items())
+    assert l05.grid_table(stored) == l05.grid_table(grid)
     assert "+" in l05.compare_with_wu_he(grid, batch_sizes=(32, 2)).splitlines()[-1]
     one = {n: {b: {k: v[:1] for k, v in cell.items()} for b, cell in by_b.items()} for n, by_b in grid.items()}
     pairs = [cell.split("/") for line in l05.grid_seed0(one, grid).splitlines()[2:] for cell in line.split()[1:]]
@@ -154,6 +159,9 @@ def test_regularization_helpers():
     assert set(l05.gap_verdicts(gap, small=8, large=32)) == {"gap, BN vs none, batch 8", "gap, BN, batch 8 vs 32"}
     assert "batch 32  ratio per seed" in l05.gap_comparison_text(gap, small=8, large=32)
     assert "seed 0 gap" in l05.gap_table(gap, live=gap)
+    stored = json.loads(json.dumps(gap, sort_keys=True))
+    assert l05.gap_comparison_text(stored, small=8, large=32) == l05.gap_comparison_text(gap, small=8, large=32)
+    assert l05.gap_table(stored) == l05.gap_table(gap)
 
 
 def test_noisy_shift_layer_and_gradients():

@@ -121,6 +121,11 @@ def seed_sweep(seeds=SEEDS):
     return {"gap": generalization_gap(seeds=seeds), "grid": batch_size_grid(seeds=seeds)}
 
 
+def _sizes(by_batch):
+    """The batch sizes (str keys) of a result, smallest first (a stored sweep's keys come sorted as text)."""
+    return sorted(by_batch, key=int)
+
+
 def _gaps(cell):
     """Per-seed gap (train - test accuracy) of one cell of a `generalization_gap` result."""
     return per_seed(cell["train"]) - per_seed(cell["test"])
@@ -131,8 +136,9 @@ def gap_table(gap, live=None):
     with `live` (a one-seed `generalization_gap`), seed 0's gap run live beside the stored one."""
     lines = [f"{'':>9} {'batch':>5} {'train':>19} {'test':>19} {'gap':>19}"
              + ("   seed 0 gap: live, stored" if live else "")]
-    for n, by_batch in gap.items():
-        for b, cell in by_batch.items():
+    for n in ("none", "batch"):
+        for b in _sizes(gap[n]):
+            cell = gap[n][b]
             line = (f"{NORM_NAMES[None if n == 'none' else n]:>9} {b:>5} {_fmt(Spread(per_seed(cell['train'])), '.3f', 19)} "
                     f"{_fmt(Spread(per_seed(cell['test'])), '.3f', 19)} {_fmt(Spread(_gaps(cell)), '.3f', 19)}")
             if live:
@@ -148,7 +154,7 @@ def gap_comparisons(gap, verdict_sizes=(8, 128), small=8, large=128):
     given only for the batch sizes in `verdict_sizes` (None for the others): at batch 32 the verdict on seeds 0-4
     ("lower") does not hold on seeds 5-9, so the lesson draws none there (tests/test_evidence.py)."""
     out = {}
-    for b in gap["batch"]:
+    for b in _sizes(gap["batch"]):
         ratio, verdict = compare_paired(_gaps(gap["batch"][b]), _gaps(gap["none"][b]))
         out[f"gap, BN vs none, batch {b}"] = (ratio, verdict if int(b) in verdict_sizes else None)
     out[f"gap, BN, batch {small} vs {large}"] = compare_paired(_gaps(gap["batch"][str(small)]),
@@ -172,7 +178,7 @@ def gap_comparison_text(gap, **kwargs):
 def plot_gaps(gap):
     """Figure: the generalization gap of every seed (points) and its mean (bar) for each network and batch size."""
     fig, ax = new_figure(figsize=(7, 3.4))
-    sizes = list(gap["batch"])
+    sizes = _sizes(gap["batch"])
     for k, (n, color, label) in enumerate((("none", PLAIN, "none"), ("batch", WITH_BN, "BatchNorm"))):
         x = np.arange(len(sizes)) + (k - 0.5) * 0.38
         means = [Spread(_gaps(gap[n][b])).mean for b in sizes]
@@ -191,7 +197,7 @@ def grid_table(grid, norms=NORM_KINDS):
     over the seeds of a `batch_size_grid`."""
     cols = [(NORM_KEYS[n], "test", NORM_NAMES[n]) for n in norms] + [("batch", "train_mode", "BN train mode")]
     lines = [f"{'batch':>5} " + " ".join(f"{name:>16}" for _, _, name in cols)]
-    for b in grid["batch"]:
+    for b in _sizes(grid["batch"]):
         lines.append(f"{b:>5} " + " ".join(f"{_fmt(Spread(100 * per_seed(grid[n][b][k])), '.1f', 16)}" for n, k, _ in cols))
     return "\n".join(lines)
 
@@ -200,7 +206,7 @@ def grid_seed0(live, grid, norms=NORM_KINDS):
     """Text: seed 0's test accuracies run live (a one-seed `batch_size_grid`) beside the stored seed 0's."""
     cols = [(NORM_KEYS[n], "test", NORM_NAMES[n]) for n in norms] + [("batch", "train_mode", "BN train mode")]
     lines = ["seed 0, live / stored", f"{'batch':>5} " + " ".join(f"{name:>13}" for _, _, name in cols)]
-    for b in grid["batch"]:
+    for b in _sizes(grid["batch"]):
         lines.append(f"{b:>5} " + " ".join(f"{per_seed(live[n][b][k])[0]:6.3f}/{per_seed(grid[n][b][k])[0]:.3f}"
                                            for n, k, _ in cols))
     return "\n".join(lines)
@@ -214,11 +220,11 @@ def grid_verdicts(grid):
     normalization against them at batch 32, give verdicts on seeds 0-4 that do not hold on seeds 5-9.)"""
     acc = {(n, b): per_seed(grid[n][b]["test"]) for n in grid for b in grid[n]}
     out = {}
-    for b in grid["batch"]:
+    for b in _sizes(grid["batch"]):
         out[f"batch {b}: BatchNorm vs none"] = compare(Spread(acc["batch", b]), Spread(acc["none", b]))
         out[f"batch {b}: BatchNorm vs LayerNorm/GroupNorm"] = compare(
             Spread(acc["batch", b]), Spread(np.concatenate([acc["layer", b], acc["group", b]])))
-    big = list(grid["batch"])[-1]
+    big = _sizes(grid["batch"])[-1]
     for n in ("layer", "group"):
         out[f"batch {big}: none vs {NORM_NAMES[n]}"] = compare(Spread(acc["none", big]), Spread(acc[n, big]))
     return out
@@ -250,7 +256,7 @@ def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
     points = ax.plot(x, np.zeros(len(x)), "D", color=PALETTE["vermillion"], ms=5, label="seed 0, run live")[0] if live else None
     ax.set_xticks(x, labels)
     chance_line(ax, 0.1)
-    ax.set(ylim=(0, 1.15), ylabel="test accuracy")
+    ax.set(ylim=(0, 1.15), ylabel="test accuracy\n(bar: mean over seeds)")
     legend_outside(ax)
     texts = bar_labels(ax, bars, fontsize=10)
     seeds = {(n, k, b): Spread(per_seed(grid[n][b][k])) for n, k in columns for b in grid["batch"]}
@@ -269,12 +275,12 @@ def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
             points.set_ydata([per_seed(live[n][b][k])[0] for n, k in columns])
         gap = seeds["batch", "test", b].mean - seeds["batch", "train_mode", b].mean
         ax.set_title(f"batch size {batch_size}: BatchNorm's train mode {100 * abs(gap):.1f} points "
-                     f"{'below' if gap >= 0 else 'above'} its eval mode (means over seeds)")
+                     f"{'below' if gap >= 0 else 'above'} its eval mode")
         if batch_size <= 2:
             return ("batch size 2: BatchNorm maps every feature of every batch to exactly -1 and +1, so the "
                     "statistics it learns to rely on are not what eval mode uses.")
         return None
 
-    sizes = [int(b) for b in grid["batch"]]
+    sizes = [int(b) for b in _sizes(grid["batch"])]
     return Live(fig, update, batch_size=widgets.SelectionSlider(options=sizes, value=32 if 32 in sizes else sizes[-1],
                                                                 description="batch size"))
