@@ -76,6 +76,7 @@ def batch_size_grid(batch_sizes=BATCH_SIZES, norms=NORM_KINDS, samples=16000, lr
     seed, "train_mode" (BatchNorm only): test accuracy in train mode on test batches of the same size per seed}}};
     the lists follow `seeds`, a diverged run is None. The same shape as the stored sweep's "grid".
     """
+    seeds = _check_seeds(seeds)
     keys = [(norm, b, seed) for seed in seeds for b in batch_sizes for norm in norms]
     jobs = [dict(model=MLP(64, [32, 32], 10, norm=norm, seed=seed, groups=4), seed=seed,
                  steps=max(samples // b, 60), batch_size=b, lr=lr, momentum=0.9, eval_every=max(samples // b, 60),
@@ -106,6 +107,7 @@ def generalization_gap(n_train=200, batch_sizes=GAP_BATCH_SIZES, seeds=(0,), ste
 
     Returns {"none" / "batch": {str(batch size): {"train": [per seed], "test": [per seed]}}}: the same shape as the
     stored sweep's "gap". The gap is train - test; both networks of a seed share the split and the batches."""
+    seeds = _check_seeds(seeds)
     keys = [(norm, b, seed) for seed in seeds for norm in (None, "batch") for b in batch_sizes]
     jobs = [dict(model=MLP(64, [64, 64], 10, norm=norm, seed=seed), seed=seed, n_train=n_train, steps=steps,
                  batch_size=b, lr=0.05, momentum=0.9, eval_every=steps) for norm, b, seed in keys]
@@ -119,6 +121,14 @@ def generalization_gap(n_train=200, batch_sizes=GAP_BATCH_SIZES, seeds=(0,), ste
 def seed_sweep(seeds=SEEDS):
     """Lesson 5's generalization gaps and tiny-batch grid, once per seed, with the lesson's settings."""
     return {"gap": generalization_gap(seeds=seeds), "grid": batch_size_grid(seeds=seeds)}
+
+
+def _check_seeds(seeds):
+    """`seeds` as a tuple of ints, or a ValueError naming the argument."""
+    seeds = tuple(seeds) if isinstance(seeds, (list, tuple, range)) else None
+    if not seeds or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
+        raise ValueError("seeds must be a non-empty list or tuple of integer seeds, e.g. (0,) or (0, 1, 2, 3, 4)")
+    return seeds
 
 
 def _sizes(by_batch):
