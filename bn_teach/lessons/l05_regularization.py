@@ -35,8 +35,8 @@ def compare_with_wu_he(grid, batch_sizes=(32, 8, 4, 2)):
     ours = {n: {b: 100 * (1 - per_seed(grid[n][str(b)]["test"])) for b in batch_sizes} for n in ("batch", "group")}
     lines = [f"{'batch':>5}  {'ours: BN':>18} {'ours: GN':>18}   {'Wu & He: BN':>11} {'Wu & He: GN':>11}"]
     for b in batch_sizes:
-        lines.append(f"{b:5d}  {_fmt(Spread(ours['batch'][b]), '.1f', 18)} {_fmt(Spread(ours['group'][b]), '.1f', 18)}   "
-                     f"{WU_HE_BN_ERROR[b]:11.1f} {WU_HE_GN_ERROR:11.1f}")
+        bn, gn = (_fmt(Spread(ours[n][b]), ".1f", 18) for n in ("batch", "group"))
+        lines.append(f"{b:5d}  {bn} {gn}   {WU_HE_BN_ERROR[b]:11.1f} {WU_HE_GN_ERROR:11.1f}")
     big, small = batch_sizes[0], batch_sizes[-1]
     loss = Spread(ours["batch"][small] - ours["batch"][big])
     lines.append(f"BN's error from batch {big} to {small}: ours +{loss:.1f} points, "
@@ -149,8 +149,9 @@ def gap_table(gap, live=None):
     for n in ("none", "batch"):
         for b in _sizes(gap[n]):
             cell = gap[n][b]
-            line = (f"{NORM_NAMES[None if n == 'none' else n]:>9} {b:>5} {_fmt(Spread(per_seed(cell['train'])), '.3f', 19)} "
-                    f"{_fmt(Spread(per_seed(cell['test'])), '.3f', 19)} {_fmt(Spread(_gaps(cell)), '.3f', 19)}")
+            spreads = [Spread(per_seed(cell["train"])), Spread(per_seed(cell["test"])), Spread(_gaps(cell))]
+            name = NORM_NAMES[None if n == "none" else n]
+            line = f"{name:>9} {b:>5} " + " ".join(_fmt(s, ".3f", 19) for s in spreads)
             if live:
                 line += f"   {_gaps(live[n][b])[0]:.3f}, {_gaps(cell)[0]:.3f}"
             lines.append(line)
@@ -195,7 +196,8 @@ def plot_gaps(gap):
         ax.bar(x, means, width=0.36, color=color, alpha=0.35, label=f"{label}: mean over seeds")
         for xi, b in zip(x, sizes):
             g = _gaps(gap[n][b])
-            ax.plot(np.full(len(g), xi), g, "o", color=color, ms=5, label=f"{label}: one seed" if b == sizes[0] else None)
+            ax.plot(np.full(len(g), xi), g, "o", color=color, ms=5,
+                    label=f"{label}: one seed" if b == sizes[0] else None)
     ax.set_xticks(np.arange(len(sizes)), [f"batch {b}" for b in sizes])
     ax.set(ylabel="train - test accuracy", ylim=(0, None), title="generalization gap, 200 training images")
     legend_outside(ax)
@@ -208,7 +210,7 @@ def grid_table(grid, norms=NORM_KINDS):
     cols = [(NORM_KEYS[n], "test", NORM_NAMES[n]) for n in norms] + [("batch", "train_mode", "BN train mode")]
     lines = [f"{'batch':>5} " + " ".join(f"{name:>16}" for _, _, name in cols)]
     for b in _sizes(grid["batch"]):
-        lines.append(f"{b:>5} " + " ".join(f"{_fmt(Spread(100 * per_seed(grid[n][b][k])), '.1f', 16)}" for n, k, _ in cols))
+        lines.append(f"{b:>5} " + " ".join(_fmt(Spread(100 * per_seed(grid[n][b][k])), ".1f", 16) for n, k, _ in cols))
     return "\n".join(lines)
 
 
@@ -263,7 +265,9 @@ def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
     bars = ax.bar(x, np.zeros(len(labels)), color=colors)
     n_seeds = len(next(iter(grid["batch"].values()))["test"])
     ranges = ax.vlines(x, 0, 0, color="black", lw=1.5, label=f"min-max over {n_seeds} seeds")
-    points = ax.plot(x, np.zeros(len(x)), "D", color=PALETTE["vermillion"], ms=5, label="seed 0, run live")[0] if live else None
+    points = None
+    if live:
+        points = ax.plot(x, np.zeros(len(x)), "D", color=PALETTE["vermillion"], ms=5, label="seed 0, run live")[0]
     ax.set_xticks(x, labels)
     chance_line(ax, 0.1)
     ax.set(ylim=(0, 1.15), ylabel="test accuracy\n(bar: mean over seeds)")
