@@ -150,7 +150,7 @@ def test_regularization_helpers():
     one = {n: {b: {k: v[:1] for k, v in cell.items()} for b, cell in by_b.items()} for n, by_b in grid.items()}
     pairs = [cell.split("/") for line in l05.grid_seed0(one, grid).splitlines()[2:] for cell in line.split()[1:]]
     assert len(pairs) == 2 * 5 and all(live == stored for live, stored in pairs)
-    live = l05.batch_size_explorer(grid, live=one)
+    live = l05.batch_size_explorer(grid)
     assert all(err is None for _, _, err in live.sweep())
     live.set(batch_size=2)
     assert "batch size 2" in live.message.value

@@ -54,11 +54,7 @@ def bias_sweep():
 
 @pytest.fixture(scope="module")
 def norm_grid():
-    """Notebook 05's explorer data: the stored 5-seed grid, and seed 0 (the notebook runs it live; nbval checks
-    that the live run equals the stored seed 0, so the stored one stands in for it here)."""
-    grid = load_sweep("l05_regularization")["results"]["grid"]
-    seed0 = {n: {b: {k: v[:1] for k, v in cell.items()} for b, cell in by_b.items()} for n, by_b in grid.items()}
-    return grid, seed0
+    return load_sweep("l05_regularization")["results"]["grid"]  # notebook 05: the stored 5-seed grid
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +158,7 @@ def explorers(request):
         "l02 noise": lambda: l02.batch_noise_explorer(),
         "l03 speed": lambda: l03.speed_explorer(request.getfixturevalue("speed_grid")),
         "l04 bias": lambda: l04.bias_explorer(request.getfixturevalue("bias_sweep")),
-        "l05 batch size": lambda: l05.batch_size_explorer(*request.getfixturevalue("norm_grid")),
+        "l05 batch size": lambda: l05.batch_size_explorer(request.getfixturevalue("norm_grid")),
         "l06 noise": lambda: l06.noisy_bn_explorer(*request.getfixturevalue("noise_runs")),
     }
 
@@ -352,7 +348,7 @@ def test_lesson4_prompt_grey_cats_drop_below_90_before_ginger(bias_sweep):
 def test_lesson5_prompt_train_mode_bar_beside_eval_mode_bar_and_the_gap_closes(norm_grid):
     """"at which batch size does BatchNorm's train-mode bar come closest to its eval-mode bar? Why does the gap
     close as B grows (from batch size 4 up)?\""""
-    live = l05.batch_size_explorer(*norm_grid)
+    live = l05.batch_size_explorer(norm_grid)
     ax = live.fig.axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     i_eval, i_train = ticks.index("BatchNorm\neval mode"), ticks.index("BatchNorm\ntrain mode")

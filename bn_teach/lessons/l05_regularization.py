@@ -249,11 +249,11 @@ def grid_verdict_text(grid):
     return "\n".join(f"{q:<{width}}  {v}" for q, v in verdicts.items())
 
 
-def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
-    """Live figure over a stored `batch_size_grid` of several seeds: test accuracy of each normalization at one
-    batch size (slider), mean over seeds (bar) and min-max (error bar), with BatchNorm's bar (eval mode, the usual
-    test-time setting) next to its accuracy when run in training mode. `live` (a one-seed grid run in the lesson)
-    adds seed 0's values as points."""
+def batch_size_explorer(grid, norms=NORM_KINDS):
+    """Live figure over a `batch_size_grid` of several seeds (the stored sweep): test accuracy of each normalization
+    at one batch size (slider), mean over seeds (bar, its value on top) and min-max (black line), with BatchNorm's
+    bar (eval mode, the usual test-time setting) next to its accuracy when run in training mode. The black line has
+    no legend entry (the axis label names the seeds): each legend entry adds to every redraw."""
     fig, ax = new_figure(figsize=(9, 3.6))
     columns = [(NORM_KEYS[n], "test") for n in norms]
     columns.insert(columns.index(("batch", "test")) + 1, ("batch", "train_mode"))
@@ -264,13 +264,10 @@ def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
     x = np.arange(len(labels))
     bars = ax.bar(x, np.zeros(len(labels)), color=colors)
     n_seeds = len(next(iter(grid["batch"].values()))["test"])
-    ranges = ax.vlines(x, 0, 0, color="black", lw=1.5, label=f"min-max over {n_seeds} seeds")
-    points = None
-    if live:
-        points = ax.plot(x, np.zeros(len(x)), "D", color=PALETTE["vermillion"], ms=5, label="seed 0, run live")[0]
+    ranges = ax.vlines(x, 0, 0, color="black", lw=1.5)
     ax.set_xticks(x, labels)
     chance_line(ax, 0.1)
-    ax.set(ylim=(0, 1.15), ylabel="test accuracy\n(bar: mean over seeds)")
+    ax.set(ylim=(0, 1.15), ylabel=f"test accuracy, {n_seeds} seeds")
     legend_outside(ax)
     texts = bar_labels(ax, bars, fontsize=10)
     seeds = {(n, k, b): Spread(per_seed(grid[n][b][k])) for n, k in columns for b in grid["batch"]}
@@ -285,8 +282,6 @@ def batch_size_explorer(grid, live=None, norms=NORM_KINDS):
             text.set_text(f"{s.mean:.0%}" if np.isfinite(s.mean) else "diverged")
             text.set_y(s.hi if np.isfinite(s.hi) else 0.0)
         ranges.set_segments(segments)
-        if points is not None:
-            points.set_ydata([per_seed(live[n][b][k])[0] for n, k in columns])
         gap = seeds["batch", "test", b].mean - seeds["batch", "train_mode", b].mean
         ax.set_title(f"batch size {batch_size}: BatchNorm's train mode {100 * abs(gap):.1f} points "
                      f"{'below' if gap >= 0 else 'above'} its eval mode")
