@@ -136,3 +136,12 @@ def test_train_rejects_bad_arguments_and_reports_divergence():
         train(MLP(4, [8], 2), x, y, batch_size=65)
     hist = train(MLP(4, [8], 2, init_scale=3.0), x * 100, y, steps=50, lr=1e6, batch_size=16)
     assert hist.diverged and "diverged" in hist.message
+
+
+@pytest.mark.parametrize("seeds", [(), 0, (0.5,), (True,), "0"])
+def test_lesson5_experiments_name_a_bad_seeds_argument(seeds):
+    from bn_teach.lessons.l05_regularization import batch_size_grid, generalization_gap
+
+    for experiment in (batch_size_grid, generalization_gap):
+        with pytest.raises(ValueError, match="seeds"):
+            experiment(seeds=seeds)

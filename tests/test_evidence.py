@@ -93,6 +93,10 @@ VERDICTS = {
     "lesson 4, internal covariate shift": (
         "from bn_teach.lessons.l04_black_cats import internal_shift, ics_summary, ics_verdicts\n"
         "print(json.dumps(ics_verdicts(ics_summary(internal_shift(seeds=seeds)))))"),
+    "lesson 5, generalization gap and tiny batches": (
+        "from bn_teach.lessons.l05_regularization import gap_verdicts, grid_verdicts, seed_sweep\n"
+        "r = load_sweep('l05_regularization')['results'] if stored else seed_sweep(seeds=seeds)\n"
+        "print(json.dumps({**gap_verdicts(r['gap']), **grid_verdicts(r['grid'])}))"),
 }
 
 

@@ -1,4 +1,6 @@
 """The lessons' helper modules: their numbers, and every live figure swept over its extreme settings."""
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -135,12 +137,31 @@ def test_regularization_helpers():
 
     train_logits, eval_logits = l05.companion_effect(batch_size=4, n_batches=5)
     assert train_logits.std() > 0.1 and eval_logits.std() < 1e-9
-    grid = l05.batch_size_grid(batch_sizes=(2, 32), samples=2000)
-    assert grid["batch", 2]["test"] < grid["layer", 2]["test"]  # BN breaks with pairs, LayerNorm does not
-    live = l05.batch_size_explorer(grid, batch_sizes=(2, 32))
+    grid = l05.batch_size_grid(batch_sizes=(2, 32), samples=2000, seeds=(0, 1))
+    assert len(grid["batch"]["2"]["test"]) == 2 and "train_mode" not in grid["layer"]["2"]
+    assert max(grid["batch"]["2"]["test"]) < min(grid["layer"]["2"]["test"])  # BN breaks with pairs, LN does not
+    verdicts = l05.grid_verdicts(grid)
+    assert verdicts["batch 2: BatchNorm vs LayerNorm/GroupNorm"] == "lower"
+    assert set(verdicts.values()) <= {"lower", "higher", "no measurable difference"}
+    stored = json.loads(json.dumps(grid, sort_keys=True))  # a stored sweep's keys come sorted as text: "128" < "2"
+    assert list(l05.grid_verdicts(stored).items()) == list(verdicts.items())
+    assert l05.grid_table(stored) == l05.grid_table(grid)
+    assert "+" in l05.compare_with_wu_he(grid, batch_sizes=(32, 2)).splitlines()[-1]
+    one = {n: {b: {k: v[:1] for k, v in cell.items()} for b, cell in by_b.items()} for n, by_b in grid.items()}
+    pairs = [cell.split("/") for line in l05.grid_seed0(one, grid).splitlines()[2:] for cell in line.split()[1:]]
+    assert len(pairs) == 2 * 5 and all(live == stored for live, stored in pairs)
+    live = l05.batch_size_explorer(grid)
     assert all(err is None for _, _, err in live.sweep())
     live.set(batch_size=2)
     assert "batch size 2" in live.message.value
+    gap = l05.generalization_gap(n_train=100, batch_sizes=(8, 32), seeds=(0, 1), steps=100)
+    assert set(gap) == {"none", "batch"} and len(gap["batch"]["8"]["train"]) == 2
+    assert set(l05.gap_verdicts(gap, small=8, large=32)) == {"gap, BN vs none, batch 8", "gap, BN, batch 8 vs 32"}
+    assert "batch 32  ratio per seed" in l05.gap_comparison_text(gap, small=8, large=32)
+    assert "seed 0 gap" in l05.gap_table(gap, live=gap)
+    stored = json.loads(json.dumps(gap, sort_keys=True))
+    assert l05.gap_comparison_text(stored, small=8, large=32) == l05.gap_comparison_text(gap, small=8, large=32)
+    assert l05.gap_table(stored) == l05.gap_table(gap)
 
 
 def test_noisy_shift_layer_and_gradients():

@@ -25,6 +25,7 @@ from bn_teach.lessons import l05_regularization as l05  # noqa: E402
 from bn_teach.lessons import l06_why_batchnorm_works as l06  # noqa: E402
 from bn_teach.plots import (all_axes, data_outside_axes, fit_histogram, fmt, histogram_bars, legend_covers_data,  # noqa: E402
                             new_figure, use_lesson_style)
+from bn_teach.sweeps import load_sweep  # noqa: E402
 from bn_teach.widgets import Live, every_setting  # noqa: E402
 
 
@@ -53,7 +54,7 @@ def bias_sweep():
 
 @pytest.fixture(scope="module")
 def norm_grid():
-    return l05.batch_size_grid(batch_sizes=(2, 4, 8, 32, 128))  # notebook 05
+    return load_sweep("l05_regularization")["results"]["grid"]  # notebook 05: the stored 5-seed grid
 
 
 @pytest.fixture(scope="module")
