@@ -87,6 +87,9 @@ VERDICTS = {
     "lesson 4, internal covariate shift": (
         "from bn_teach.lessons.l04_black_cats import internal_shift, ics_summary, ics_verdicts\n"
         "print(json.dumps(ics_verdicts(ics_summary(internal_shift(seeds=seeds)))))"),
+    "lesson 6, noisy BN, smoothness, largest stable learning rate": (
+        "from bn_teach.lessons.l06_why_batchnorm_works import seed_sweep, all_verdicts\n"
+        "print(json.dumps(all_verdicts(seed_sweep(seeds=seeds))))"),
 }
 
 
