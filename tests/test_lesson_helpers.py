@@ -206,6 +206,8 @@ def test_lesson6_verdicts_follow_the_ranges():
     assert (summary["ratio"].lo, summary["ratio"].hi, summary["ratio low"].lo, summary["ratio high"].hi) == (2, 4, 1, 8)
     assert l06.stable_lr_verdicts(stable) == {"largest stable lr, bn vs plain": "higher",
                                               "largest stable lr, bn / plain per seed": "higher"}
+    at = l06.eval_steps(1500)
+    assert at[:2] == [10, 20] and 500 in at and 510 not in at and at[-2:] == [1475, 1500] and l06.eval_steps(7) == [7]
     rec = l06.Recorder(every=1)
     rec.steps, rec._mean, rec._std = [1, 2, 3], [[np.array([0.0]), np.array([1.0]), np.array([3.0])]], \
         [[np.array([2.0])] * 3]
