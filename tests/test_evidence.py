@@ -97,6 +97,10 @@ VERDICTS = {
         "from bn_teach.lessons.l05_regularization import gap_verdicts, grid_verdicts, seed_sweep\n"
         "r = load_sweep('l05_regularization')['results'] if stored else seed_sweep(seeds=seeds)\n"
         "print(json.dumps({**gap_verdicts(r['gap']), **grid_verdicts(r['grid'])}))"),
+    "lesson 6, noisy BN, smoothness, largest stable learning rate": (
+        "from bn_teach.lessons.l06_why_batchnorm_works import seed_sweep, all_verdicts\n"
+        "results = load_sweep('l06_why_batchnorm_works')['results'] if stored else seed_sweep(seeds=seeds)\n"
+        "print(json.dumps(all_verdicts(results)))"),
 }
 
 

@@ -179,6 +179,9 @@ def test_noisy_shift_layer_and_gradients():
     np.testing.assert_array_equal(layer.forward(x), x)
     net = make_net("noisy bn", hidden=(5,))
     assert [type(m).__name__ for m in net.layers] == ["Linear", "BatchNorm", "NoisyShift", "ReLU", "Linear"]
+    control = make_net("noisy plain", hidden=(5, 4), activation="sigmoid")  # the same noise, no BN
+    assert [type(m).__name__ for m in control.layers] == ["Linear", "NoisyShift", "Sigmoid", "Linear", "NoisyShift",
+                                                          "Sigmoid", "Linear"]
     with pytest.raises(ValueError, match="kind"):
         make_net("dropout")
 
@@ -199,12 +202,37 @@ def test_smoothness_probe_leaves_the_network_alone_and_lr_sweep():
     assert np.isnan(acc["plain"][1]) or acc["plain"][1] < 0.5
 
 
-def test_noise_explorer_sweeps():
+def test_noise_explorer_sweeps_and_reused_strengths_are_the_runs_they_replace():
     from bn_teach.lessons import l06_why_batchnorm_works as l06
 
-    sweep = l06.strength_sweep(strengths=(0.0, 2.0), steps=60)
-    runs = l06.noisy_bn_experiment(steps=60)
+    runs = l06.noisy_bn_experiment(steps=60, kinds=("plain", "bn", "noisy bn"))
+    sweep = l06.strength_sweep(strengths=(0.0, 1.0, 2.0), steps=30, runs=runs)
+    fresh = l06.strength_sweep(strengths=(0.0, 1.0), steps=30)
+    for s in (0.0, 1.0):  # cut from the 60-step runs = trained for 30 steps
+        (h, rec), (h2, rec2) = sweep[s], fresh[s]
+        assert (h.step, h.test_acc, h.step_loss, rec.steps) == (h2.step, h2.test_acc, h2.step_loss, rec2.steps)
+        np.testing.assert_array_equal(rec.mean[-1], rec2.mean[-1])
     assert all(err is None for _, _, err in l06.noisy_bn_explorer(sweep, runs).sweep())
+
+
+def test_lesson6_verdicts_follow_the_ranges():
+    from bn_teach.lessons import l06_why_batchnorm_works as l06
+
+    # a run that never reached 90 % counts as later than every run that did
+    assert l06._steps_verdict([None, None], [900, 1100], 1500) == "later"
+    assert l06._steps_verdict([40, 80], [40, 40], 1500) == "no measurable difference"
+    assert l06._steps_verdict([40, 50], [980, None], 1500) == "sooner"
+    stable = {"stable_lr": {"lrs": [0.25, 0.5, 1.0], "largest": {"plain": [0.25, 0.5], "bn": [1.0, 1.0]}}}
+    summary = l06.stable_lr_summary(stable)
+    assert (summary["ratio"].lo, summary["ratio"].hi, summary["ratio low"].lo, summary["ratio high"].hi) == (2, 4, 1, 8)
+    assert l06.stable_lr_verdicts(stable) == {"largest stable lr, bn vs plain": "higher",
+                                              "largest stable lr, bn / plain per seed": "higher"}
+    at = l06.eval_steps(1500)
+    assert at[:2] == [10, 20] and 500 in at and 510 not in at and at[-2:] == [1475, 1500] and l06.eval_steps(7) == [7]
+    rec = l06.Recorder(every=1)
+    rec.steps, rec._mean, rec._std = [1, 2, 3], [[np.array([0.0]), np.array([1.0]), np.array([3.0])]], \
+        [[np.array([2.0])] * 3]
+    assert l06.input_jitter(rec) == pytest.approx(0.75)  # mean |change| 1.5, over the spread 2
 
 
 def test_live_figure_is_laid_out_once_then_keeps_its_layout():
