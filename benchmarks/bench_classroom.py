@@ -1,6 +1,7 @@
 """A class on one server: K students run a lesson at once, each in a real kernel, as a hub user would.
 
     python benchmarks/bench_classroom.py [--lesson 03] [--students 4] [--baseline REF] [--no-sizing]
+    python benchmarks/bench_classroom.py --no-classroom [--only 04]      # the sizing table only
 
 Every student is a separate process that executes the lesson with nbclient in a fresh kernel, in a hub user's
 environment: OPENBLAS_*, OMP_*, MKL_* and BN_TEACH_* removed (nothing set by tasks.py). For each student it
@@ -135,6 +136,7 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=4, help="K (default 4)")
     parser.add_argument("--baseline", help="a git commit: also run the lesson alone with its bn_teach")
     parser.add_argument("--no-sizing", action="store_true", help="skip every lesson alone (the sizing table)")
+    parser.add_argument("--no-classroom", action="store_true", help="skip the K-student run (sizing table only)")
     parser.add_argument("--workers", help="BN_TEACH_WORKERS for every kernel, as a teacher may set on a hub")
     parser.add_argument("--only", help="lessons for the sizing table (e.g. 04); default: all")
     parser.add_argument("--student", help=argparse.SUPPRESS)
@@ -162,6 +164,11 @@ def main(argv=None):
             seconds, (r,) = classroom(path, 1, env)
             print(f"{path.name:40} {seconds:8.1f} {r['cpu']:8.1f} {r['peak_mib']:9.0f}")
             targets.append(r["peak_mib"] <= 250)
+    if args.no_classroom:
+        if targets:
+            print(f"every lesson's peak <= 250 MiB: {'met' if all(targets) else 'MISSED'}")
+        print(f"{load()} at the end")
+        return
     lesson = lesson_path(args.lesson)
     one_s, (one,) = classroom(lesson, 1, env)
     busy = busy_cpu_seconds()
