@@ -165,7 +165,7 @@ def write_teaching(rows):
     print(f"\nthe hub's setting (BN_TEACH_WORKERS=1): largest peak {heavy[3]['peak_mib']:.0f} MiB ({heavy[0].name}), "
           f"most CPU {busy[3]['cpu']:.1f} s ({busy[0].name}); deploy/jupyterhub/jupyterhub_config.py has "
           f"MEM_LESSON_PEAK_MIB = {hub['MEM_LESSON_PEAK_MIB']}, CPU_SECONDS_LESSON = {hub['CPU_SECONDS_LESSON']} "
-          "(from deploy/measure_student.py; update them, then TEACHING.md's hub table from `python deploy/sizing.py`)")
+          "(from deploy/measure_student.py; update them, then `python deploy/sizing.py --write-teaching`)")
 
 
 def load():

@@ -1,7 +1,8 @@
 """How many students fit on one server (or one Kubernetes node), from the measured per-student numbers in
 deploy/jupyterhub/jupyterhub_config.py.
 
-    python deploy/sizing.py          # the sizing table of TEACHING.md (a test checks they agree)
+    python deploy/sizing.py                    # the sizing table of TEACHING.md (a test checks they agree)
+    python deploy/sizing.py --write-teaching   # ... written into TEACHING.md
 
 Also the tables of TEACHING.md's "A class on one server" (the lessons' default settings, no hub limits), written by
 `python benchmarks/bench_classroom.py --write-teaching` from what it measures: `lesson_table` (per lesson: CPU
@@ -120,5 +121,17 @@ def class_table(rows):
     return "\n".join(lines)
 
 
+def write_teaching(path=Path(__file__).resolve().parents[1] / "TEACHING.md"):
+    """Replace the hub's sizing table in TEACHING.md (from its header row to the blank line after it) by table()."""
+    text = path.read_text()
+    start = text.index(table().splitlines()[0])
+    end = text.index("\n\n", start)
+    path.write_text(text[:start] + table() + text[end:])
+
+
 if __name__ == "__main__":
+    import sys
+
+    if "--write-teaching" in sys.argv[1:]:
+        write_teaching()
     print(table())
