@@ -1,6 +1,8 @@
 """A class on one server: K students run a lesson at once, each in a real kernel, as a hub user would.
 
     python benchmarks/bench_classroom.py [--lesson 03] [--students 4] [--baseline REF] [--no-sizing]
+    python benchmarks/bench_classroom.py --no-classroom [--only 04]      # the sizing table only
+    python benchmarks/bench_classroom.py --write-teaching                # measure, then rewrite TEACHING.md's tables
 
 Every student is a separate process that executes the lesson with nbclient in a fresh kernel, in a hub user's
 environment: OPENBLAS_*, OMP_*, MKL_* and BN_TEACH_* removed (nothing set by tasks.py). For each student it
@@ -14,6 +16,10 @@ Printed, in one run:
   ideal K x (CPU seconds of the student alone) / cores. Target (issue 14): ratio <= 1.25; peak <= 250 MiB;
 - with --baseline REF (a git commit, e.g. the one before issue 14): the same lesson alone with that version of
   bn_teach (its CPU seconds and time beside today's: one student must be no slower and use no more CPU).
+--write-teaching measures the sizing table only: every lesson alone --runs times (default 3) and once more with
+BN_TEACH_WORKERS=1, then writes TEACHING.md's tables of "A class on one server" (per lesson; students per server,
+derived by deploy/sizing.py) between their markers, and prints the hub's numbers (BN_TEACH_WORKERS=1) beside
+the constants of deploy/jupyterhub/jupyterhub_config.py.
 The machine's load average is printed at the start and the end (other users of a shared machine show there).
 """
 import argparse
@@ -125,6 +131,43 @@ def lesson_path(key):
     return matches[0]
 
 
+def lessons(only=None):
+    """Every lesson notebook (not the index), or those whose name starts with `only`."""
+    return [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+            if not p.name.startswith("00") and (not only or p.name.startswith(only))]
+
+
+def lesson_title(path):
+    """"4. The black cats" from the notebook's first heading."""
+    import nbformat
+
+    first = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
+    return first.lstrip("# ").split(":")[0].strip()
+
+
+def write_teaching(rows):
+    """Write the per-lesson table and the students-per-server table into TEACHING.md between their markers, from
+    rows of (lesson path, [CPU s], [peak MiB], measurement with BN_TEACH_WORKERS=1); print the hub's numbers."""
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import sizing
+
+    table = sizing.lesson_table([(lesson_title(path), cpu, peak, [one["peak_mib"]]) for path, cpu, peak, one in rows])
+    block = "\n".join([sizing.GENERATED[0], table, "", sizing.class_table(sizing.parse_lesson_table(table)),
+                       sizing.GENERATED[1]])
+    teaching = ROOT / "TEACHING.md"
+    text = teaching.read_text()
+    start, end = text.index(sizing.GENERATED[0]), text.index(sizing.GENERATED[1]) + len(sizing.GENERATED[1])
+    teaching.write_text(text[:start] + block + text[end:])
+    print(f"\nwrote {teaching.name}:\n{block}")
+    hub = sizing.constants()
+    heavy = max(rows, key=lambda r: r[3]["peak_mib"])
+    busy = max(rows, key=lambda r: r[3]["cpu"])
+    print(f"\nthe hub's setting (BN_TEACH_WORKERS=1): largest peak {heavy[3]['peak_mib']:.0f} MiB ({heavy[0].name}), "
+          f"most CPU {busy[3]['cpu']:.1f} s ({busy[0].name}); deploy/jupyterhub/jupyterhub_config.py has "
+          f"MEM_LESSON_PEAK_MIB = {hub['MEM_LESSON_PEAK_MIB']}, CPU_SECONDS_LESSON = {hub['CPU_SECONDS_LESSON']} "
+          "(from deploy/measure_student.py; update them, then `python deploy/sizing.py --write-teaching`)")
+
+
 def load():
     return "load average %.2f %.2f %.2f" % os.getloadavg()
 
@@ -135,10 +178,17 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=4, help="K (default 4)")
     parser.add_argument("--baseline", help="a git commit: also run the lesson alone with its bn_teach")
     parser.add_argument("--no-sizing", action="store_true", help="skip every lesson alone (the sizing table)")
+    parser.add_argument("--no-classroom", action="store_true", help="skip the K-student run (sizing table only)")
     parser.add_argument("--workers", help="BN_TEACH_WORKERS for every kernel, as a teacher may set on a hub")
     parser.add_argument("--only", help="lessons for the sizing table (e.g. 04); default: all")
+    parser.add_argument("--runs", type=int, help="runs of each lesson alone (default 1; 3 with --write-teaching)")
+    parser.add_argument("--write-teaching", action="store_true",
+                        help="measure the sizing table only and write it into TEACHING.md")
     parser.add_argument("--student", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write_teaching and (args.only or args.no_sizing or args.workers):
+        parser.error("--write-teaching measures every lesson with the default settings: leave out --only, "
+                     "--no-sizing and --workers")
     if args.student:
         return student(args.student)
 
@@ -153,15 +203,28 @@ def main(argv=None):
         env["BN_TEACH_WORKERS"] = args.workers
         setting = f"BN_TEACH_WORKERS={args.workers}, no other OPENBLAS_/OMP_/MKL_/BN_TEACH_ variables"
     print(f"{load()} at start; {cores} cores; hub environment ({setting})")
+    runs = args.runs or (3 if args.write_teaching else 1)
     targets = []
     if not args.no_sizing:
         print(f"\nEach lesson alone (K = 1): per student\n{'lesson':40} {'seconds':>8} {'CPU s':>8} {'peak MiB':>9}")
-        for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-            if path.name.startswith("00") or (args.only and not path.name.startswith(args.only)):
-                continue
-            seconds, (r,) = classroom(path, 1, env)
-            print(f"{path.name:40} {seconds:8.1f} {r['cpu']:8.1f} {r['peak_mib']:9.0f}")
-            targets.append(r["peak_mib"] <= 250)
+        rows = []
+        for path in lessons(args.only):
+            measured = [classroom(path, 1, env) for _ in range(runs)]
+            for seconds, (r,) in measured:
+                print(f"{path.name:40} {seconds:8.1f} {r['cpu']:8.1f} {r['peak_mib']:9.0f}", flush=True)
+                targets.append(r["peak_mib"] <= 250)
+            if args.write_teaching:
+                _, (one,) = classroom(path, 1, dict(env, BN_TEACH_WORKERS="1"))
+                print(f"{path.name:40} {'':8} {one['cpu']:8.1f} {one['peak_mib']:9.0f}   with BN_TEACH_WORKERS=1")
+                rows.append((path, [r["cpu"] for _, (r,) in measured], [r["peak_mib"] for _, (r,) in measured],
+                             one))
+        if args.write_teaching:
+            write_teaching(rows)
+    if args.no_classroom or args.write_teaching:
+        if targets:
+            print(f"every lesson's peak <= 250 MiB: {'met' if all(targets) else 'MISSED'}")
+        print(f"{load()} at the end")
+        return
     lesson = lesson_path(args.lesson)
     one_s, (one,) = classroom(lesson, 1, env)
     busy = busy_cpu_seconds()

@@ -342,19 +342,32 @@ class Standardizer:
         self.mean = self.std = None
 
     def fit(self, x):
-        """Learn mean and std per column of x (N, D); returns self."""
+        """Learn mean and std per column of x (N, D); returns self. The std is `x.std(axis=0)` to the last bit (the
+        same sum of squared deviations, row after row), without a temporary copy of x."""
         x = np.asarray(x, np.float64)
-        self.mean, self.std = x.mean(axis=0), x.std(axis=0)
+        self.mean = x.mean(axis=0)
+        squares = np.zeros_like(self.mean)
+        deviation = np.empty_like(self.mean)
+        for row in x:
+            np.subtract(row, self.mean, out=deviation)
+            deviation *= deviation
+            squares += deviation
+        squares /= max(len(x), 1)
+        self.std = np.sqrt(squares)
         return self
 
-    def transform(self, x):
-        """Standardize x (M, D) with the fitted statistics."""
+    def transform(self, x, copy=True):
+        """Standardize x (M, D) with the fitted statistics. copy=False standardizes x itself when it is a float64
+        array (no second array of its size); the result is the same."""
         if self.mean is None:
             raise RuntimeError("Standardizer.transform called before fit")
-        x = np.asarray(x, np.float64)
+        x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
             raise ValueError(f"x must have shape (M, {self.mean.shape[0]}), got {x.shape}")
-        return (x - self.mean) / (self.std + self.eps)
+        z = x.astype(np.float64, copy=copy)
+        z -= self.mean
+        z /= self.std + self.eps
+        return z
 
 
 def features(images, masks):

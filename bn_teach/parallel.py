@@ -8,8 +8,10 @@ back in the order of the jobs. Every run computes exactly what it would compute 
 how many workers there are.
 
 Built for a classroom on one server (a JupyterHub, a lab machine, Binder), where many kernels share few cores:
-- workers: as many as the CPUs this process may use (CPU affinity and the container's cgroup quota, at most 4),
-  BN_TEACH_WORKERS if set; every worker uses one BLAS thread, so K students on C cores never run more busy
+- processes computing: as many as the CPUs this process may use (CPU affinity and the container's cgroup quota, at
+  most 4), BN_TEACH_WORKERS if set. The kernel is one of them: it runs jobs itself while its workers (one fewer)
+  run the others, so a lesson on 2 cores starts one worker process, not two (each costs memory: Python, NumPy
+  and the data of its job). Every process uses one BLAS thread, so K students on C cores never run more busy
   threads than K x workers;
 - workers start when a lesson needs them ("spawn", safe beside Jupyter's threads) and shut down after
   IDLE_SECONDS without work: an idle lesson holds no worker process;
@@ -82,8 +84,8 @@ def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
 
 
 def workers():
-    """How many worker processes to use: BN_TEACH_WORKERS if set; else, in a Jupyter kernel, the CPUs this
-    process may use (at most 4); else 1."""
+    """How many processes compute a run_all, this one included (so workers() - 1 worker processes):
+    BN_TEACH_WORKERS if set; else, in a Jupyter kernel, the CPUs this process may use (at most 4); else 1."""
     value = os.environ.get("BN_TEACH_WORKERS")
     if value:
         if not value.isdigit() or int(value) < 1:
@@ -120,9 +122,18 @@ def _take_pool():
             _TIMER.cancel()
             _TIMER = None
         if _POOL is None:
-            _POOL = ProcessPoolExecutor(max_workers=workers(), mp_context=multiprocessing.get_context("spawn"),
+            _POOL = ProcessPoolExecutor(max_workers=_pool_size(), mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_worker_init, initargs=(os.getpid(),))
+            # start every worker from this thread (the kernel's main thread), not from run_all's feeding threads:
+            # PR_SET_PDEATHSIG fires when the *thread* that started a worker ends, and those threads end with the run
+            for _ in range(_pool_size()):
+                _POOL.submit(os.getpid)
         return _POOL
+
+
+def _pool_size():
+    """Worker processes beside this one: workers() - 1 (the calling process computes too), at least 1."""
+    return max(1, workers() - 1)
 
 
 def _release_pool(pool):
@@ -172,23 +183,51 @@ def worker_pids():
 
 
 def run_all(fn, jobs):
-    """[fn(**job) for job in jobs], run in parallel when there is more than one core and more than one job."""
+    """[fn(**job) for job in jobs], run in parallel when there is more than one core and more than one job: the
+    calling process takes jobs one at a time and runs them itself, while workers() - 1 worker processes do the
+    same (one thread here feeds each worker), so the jobs spread over both whatever their lengths."""
     jobs = list(jobs)
     if workers() == 1 or len(jobs) < 2:
         return [fn(**job) for job in jobs]
     pool = _take_pool()
-    futures = []
+    results, failures, lock = [None] * len(jobs), [], threading.Lock()
+    todo = iter(range(len(jobs)))
+
+    def take():
+        with lock:
+            return None if failures else next(todo, None)
+
+    def feed():
+        """Send the worker one job at a time until none is left (or a job failed)."""
+        try:
+            while (i := take()) is not None:
+                results[i] = pool.submit(fn, **jobs[i]).result()
+        except BaseException as exc:
+            with lock:
+                failures.append(exc)
+
+    feeders = [threading.Thread(target=feed, daemon=True) for _ in range(min(_pool_size(), len(jobs) - 1))]
     try:
-        futures = [pool.submit(fn, **job) for job in jobs]
-        results = [f.result() for f in futures]
+        for t in feeders:
+            t.start()
+        while (i := take()) is not None:
+            results[i] = fn(**jobs[i])
+        for t in feeders:
+            t.join()
     except BaseException as exc:
-        for f in futures:
-            f.cancel()
-        if not isinstance(exc, Exception) or isinstance(exc, BrokenProcessPool):
-            # KeyboardInterrupt (the stop button), SystemExit, a worker killed: stop the workers now
+        with lock:
+            failures.append(exc)
+        if not isinstance(exc, Exception):
+            # KeyboardInterrupt (the stop button), SystemExit: stop the workers now
             shutdown(terminate=True)
         else:
             _release_pool(pool)
         raise
+    if failures:
+        if isinstance(failures[0], BrokenProcessPool):  # a worker killed: start fresh ones next time
+            shutdown(terminate=True)
+        else:
+            _release_pool(pool)
+        raise failures[0]
     _release_pool(pool)
     return results

@@ -145,6 +145,19 @@ def test_flatten_and_standardizer():
         Standardizer().transform(x)
 
 
+def test_standardizer_saves_memory_but_not_a_bit_of_the_numbers():
+    """fit's row-by-row std is NumPy's x.std(axis=0) to the last bit (the lessons' stored numbers depend on it), and
+    transform(copy=False) standardizes x in place to the same values as transform(x)."""
+    rng = np.random.default_rng(0)
+    for x in (load_split("train").flatten(), rng.normal(3.0, 7.0, (1001, 13)), rng.normal(size=(5, 1))):
+        st = Standardizer().fit(x)
+        assert np.array_equal(st.mean, x.mean(axis=0)) and np.array_equal(st.std, x.std(axis=0))
+        z = st.transform(x)
+        assert np.array_equal(z, (x - x.mean(axis=0)) / (x.std(axis=0) + st.eps)) and z is not x
+        own = x.copy()
+        assert st.transform(own, copy=False) is own and np.array_equal(own, z)
+
+
 def test_subset_keeps_the_attributes_aligned():
     d = make_cats(300, seed=13)
     ginger = d.subset(d.colors == "ginger")
@@ -287,6 +300,15 @@ def test_shift_experiment_bad_arguments():
         shift_experiment(d, [d])
     with pytest.raises(ValueError, match="variants"):
         shift_experiment(d, {"t": d}, variants=("dropout",))
+    with pytest.raises(TypeError, match=r"tests\['t'\] returned ndarray"):
+        shift_experiment(d, {"t": lambda: d.images}, steps=2, batch_size=16)
+
+
+def test_shift_experiment_loads_a_test_split_when_it_evaluates_it():
+    d = make_cats(60, seed=3)
+    given = shift_experiment(d, {"t": d}, steps=5, batch_size=16, variants=("no BN", "BN + AdaBN"))
+    lazy = shift_experiment(d, {"t": lambda: d}, steps=5, batch_size=16, variants=("no BN", "BN + AdaBN"))
+    assert lazy.accuracy == given.accuracy and lazy.per_group == given.per_group
 
 
 # ---------------------------------------------------------------------------------------------------------------

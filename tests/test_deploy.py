@@ -67,3 +67,14 @@ def test_sizing_binds_on_the_tighter_budget():
     c = dict(HUB, CPU_GUARANTEE=0.5, MEM_GUARANTEE="1G")
     assert sizing.students_per_node(4, 16, c) == (7, 7, 15)     # (4 - 0.5) / 0.5 = 7 by CPU, (16 - 1) / 1 by memory
     assert sizing.students_per_node(16, 8, c)[0] == 7            # memory binds
+
+
+def test_teaching_class_table_is_derived_from_its_lesson_table():
+    """`bench_classroom.py --write-teaching` writes both tables of "A class on one server"; a hand edit of one must
+    not leave the other behind."""
+    teaching = (ROOT / "TEACHING.md").read_text()
+    block = teaching[teaching.index(sizing.GENERATED[0]):teaching.index(sizing.GENERATED[1])]
+    rows = sizing.parse_lesson_table(block)
+    lessons = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00"))
+    assert [title.split(".")[0] for title, *_ in rows] == [str(int(p.name[:2])) for p in lessons]
+    assert sizing.class_table(rows) in block

@@ -8,17 +8,17 @@
 
 `python -m bn_teach.lessons.l04_black_cats` prints the canonical experiment quoted in data/README.md.
 """
-import copy
-
 import ipywidgets as widgets
 import numpy as np
 
-from ..cats import FUR_COLORS, LABELS, NOT_BLACK, CatsData, Standardizer, load_split, make_cats, make_split
-from ..network import MLP
+from ..cats import FUR_COLORS, load_split, make_split
 from ..parallel import run_all
 from ..evidence import Spread, compare, compare_paired
 from ..plots import PALETTE, PLAIN, WITH_BN, bar_labels, chance_line, legend_outside, new_figure, set_bar
-from ..training import BatchNormInputRecorder, GradientICSRecorder, OnProbe, Recorder, adabn, train
+# the experiments themselves run in worker processes, so they live in the core (bn_teach.runs: a worker imports
+# only NumPy and the core, not this module's matplotlib and ipywidgets)
+from ..runs import (SHIFTED_SPLITS, VARIANTS, ShiftResults, evaluate, gamma_shifted,  # noqa: F401 (re-exported)
+                    ics_run, severity_run, shift_experiment, shift_run)
 from ..widgets import Live
 
 SEVERITIES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -31,19 +31,7 @@ def severity_sweep(severities=SEVERITIES, n_train=2500, steps=1000, seed=0):
     Returns {severity: (overall accuracy, {colour: accuracy of cats}, {colour: accuracy of dogs})}.
     """
     jobs = [dict(severity=s, n_train=n_train, steps=steps, seed=seed) for s in severities]
-    return dict(zip(severities, run_all(_severity_run, jobs)))
-
-
-def _severity_run(severity, n_train, steps, seed):
-    """One run of `severity_sweep`: the no-BN network of `shift_experiment`, tested on every colour."""
-    test = make_split("test_colors")
-    data = make_cats(n_train, cat_colors="black", dog_colors=NOT_BLACK, severity=severity, seed=1)
-    data.images = np.rint(data.images * np.float32(255)) / np.float32(255)  # 8-bit pixels, as stored in data/
-    res = shift_experiment(data, {"test_colors": test}, hidden=(64,), steps=steps, seed=seed, variants=("no BN",))
-    groups = res.per_group["no BN"]["test_colors"]
-    cats = {c: groups[("cat", c)] for c in FUR_COLORS}
-    dogs = {c: groups[("dog", c)] for c in FUR_COLORS}
-    return res.accuracy["no BN"]["test_colors"], cats, dogs
+    return dict(zip(severities, run_all(severity_run, jobs)))
 
 
 def bias_explorer(sweep):
@@ -73,7 +61,6 @@ def bias_explorer(sweep):
 
 
 ICS_SEEDS = (0, 1, 2, 3, 4)
-LR, MOMENTUM = 0.02, 0.9
 
 
 def internal_shift(split="train", hidden=(64, 64), steps=600, seeds=ICS_SEEDS, every=10, probe_size=256):
@@ -90,28 +77,13 @@ def internal_shift(split="train", hidden=(64, 64), steps=600, seeds=ICS_SEEDS, e
     """
     jobs = [dict(split=split, norm=norm, hidden=hidden, steps=steps, seed=seed, every=every, probe_size=probe_size)
             for seed in seeds for norm in (None, "batch")]
-    runs = iter(run_all(_ics_run, jobs))
+    runs = iter(run_all(ics_run, jobs))
     out = {}
     for seed in seeds:
         (plain, _, grad_plain), (bn, bn_input, grad_bn) = next(runs), next(runs)
         out[seed] = {"plain": plain, "bn input": bn_input, "bn": bn, "gradient plain": grad_plain,
                      "gradient bn": grad_bn}
     return out
-
-
-def _ics_run(split, norm, hidden, steps, seed, every, probe_size):
-    """One network of `internal_shift`: (Recorder, BatchNormInputRecorder or None, GradientICSRecorder)."""
-    data = load_split(split)
-    x = Standardizer().fit(data.flatten()).transform(data.flatten())
-    probe_x, probe_y = x[:probe_size], data.labels[:probe_size]
-    rec = Recorder(every=every)
-    bn_input = BatchNormInputRecorder(every=every) if norm else None
-    grad = GradientICSRecorder(probe_x, probe_y, lr=LR / (1 - MOMENTUM), every=50)
-    model = MLP(x.shape[1], list(hidden), 2, norm=norm, seed=seed)
-    on_probe = OnProbe([rec] + ([bn_input] if norm else []), probe_x)
-    train(model, x, data.labels, steps=steps, batch_size=64, lr=LR, momentum=MOMENTUM, seed=seed, eval_every=steps,
-          recorder=[on_probe, grad])
-    return rec, bn_input, grad
 
 
 ICS_ROWS = (("plain", "without BN: ReLU input"), ("bn input", "with BN: BN input"),
@@ -235,16 +207,6 @@ def plot_shift_results(spreads):
 
 
 SHIFT_SEEDS = (0, 1, 2, 3, 4)
-SHIFTED_SPLITS = ("test", "test_colors", "test_lighting", "test_gamma")
-
-
-def gamma_shifted(data, gamma=3.0):
-    """A copy of `data` with every pixel x -> x ** gamma: a change of lighting that is *not* an affine map of the
-    pixels (dark tones darken more than light ones), so re-estimated BN statistics cannot undo it exactly."""
-    out = copy.copy(data)
-    out.images = data.images ** np.float32(gamma)
-    out.info = dict(data.info, gamma=gamma)
-    return out
 
 
 def shift_over_seeds(seeds=SHIFT_SEEDS, gamma=3.0, steps=500):
@@ -253,19 +215,10 @@ def shift_over_seeds(seeds=SHIFT_SEEDS, gamma=3.0, steps=500):
     `test_gamma` (`test` with every pixel x -> x ** gamma).
 
     Returns (list of ShiftResults, one per seed; {variant: {split: Spread of accuracy over the seeds}})."""
-    results = run_all(_shift_run, [dict(seed=seed, gamma=gamma, steps=steps) for seed in seeds])
+    results = run_all(shift_run, [dict(seed=seed, gamma=gamma, steps=steps) for seed in seeds])
     spreads = {v: {name: Spread([r.accuracy[v][name] for r in results]) for name in SHIFTED_SPLITS}
                for v in results[0].accuracy}
     return results, spreads
-
-
-def _shift_run(seed, gamma, steps):
-    """One seed of `shift_over_seeds` (the splits are loaded in the worker: cheaper than sending them)."""
-    tests = {name: load_split(name) for name in SHIFTED_SPLITS[:3]}
-    tests["test_gamma"] = gamma_shifted(tests["test"], gamma)
-    res = shift_experiment(load_split("train"), tests, seed=seed, steps=steps)
-    res.models.clear()  # the lesson reads accuracies; ten trained networks, with their caches, would cost memory
-    return res
 
 
 def shift_table(spreads):
@@ -289,96 +242,6 @@ def shift_verdicts(spreads):
         out[f"{name}: BN + AdaBN vs BN"] = compare(spreads["BN + AdaBN"][name], spreads["BN"][name])
         out[f"{name}: BN + AdaBN vs no BN"] = compare(spreads["BN + AdaBN"][name], spreads["no BN"][name])
     return out
-
-
-VARIANTS = ("no BN", "BN", "BN + AdaBN")
-
-
-def evaluate(model, x, data):
-    """Accuracy of `model` on standardized inputs x (N, D) with the labels and colours of `data` (a CatsData):
-    returns (overall, {colour: accuracy}, {(label name, colour): accuracy}); groups with no images are left out."""
-    correct = model.predict(x) == data.labels
-    per_color = {c: float(correct[data.colors == c].mean()) for c in FUR_COLORS if np.any(data.colors == c)}
-    per_group = {}
-    for lab in (1, 0):
-        for c in FUR_COLORS:
-            sel = (data.labels == lab) & (data.colors == c)
-            if sel.any():
-                per_group[(LABELS[lab], c)] = float(correct[sel].mean())
-    return float(correct.mean()), per_color, per_group
-
-
-class ShiftResults:
-    """What `shift_experiment` measured: accuracy[variant][split], per_color[variant][split][colour],
-    per_group[variant][split][(label name, colour)], the trained models[variant], and the standardizer."""
-
-    def __init__(self, standardizer=None):
-        self.standardizer = standardizer
-        self.accuracy, self.per_color, self.per_group, self.models = {}, {}, {}, {}
-
-    def drop(self, variant, shifted, reference="test"):
-        """Accuracy points lost from split `reference` to split `shifted`: 100 * (acc_ref - acc_shifted)."""
-        acc = self.accuracy[variant]
-        return 100.0 * (acc[reference] - acc[shifted])
-
-    def summary(self):
-        """A text table: one row per variant, one column per split (accuracy in %), then per-group rows."""
-        splits = list(next(iter(self.accuracy.values())))
-        width = max(len(s) for s in splits) + 2
-        lines = ["accuracy (%)".ljust(14) + "".join(s.rjust(width) for s in splits)]
-        for v, accs in self.accuracy.items():
-            lines.append(v.ljust(14) + "".join(f"{100 * accs[s]:{width}.1f}" for s in splits))
-        return "\n".join(lines)
-
-
-def shift_experiment(train_data, tests, *, hidden=(64,), steps=1000, batch_size=64, lr=0.02, momentum=0.9,
-                     seed=0, variants=VARIANTS):
-    """Train an MLP on `train_data` without and with BatchNorm, and measure accuracy on every split in `tests`.
-
-    Parameters
-    ----------
-    train_data : CatsData, the training split; the inputs are its flattened images, standardized per pixel
-        with the training split's mean and std (the same map is applied to every test split).
-    tests : dict {name: CatsData}, the splits to evaluate on.
-    hidden, steps, batch_size, lr, momentum, seed : the MLP's hidden widths and the SGD settings
-        (`bn_teach.training.train`); both networks start from the same seed.
-    variants : any of "no BN", "BN" (BatchNorm before each ReLU, evaluated with its running statistics) and
-        "BN + AdaBN" (the same trained network, its BatchNorm statistics re-estimated on each test split's
-        images, without labels, by `adabn`).
-
-    Returns a ShiftResults with accuracy[variant][split], per_color[variant][split][colour] and
-    per_group[variant][split][(label name, colour)], and the trained models.
-    """
-    if not isinstance(train_data, CatsData):
-        raise TypeError(f"train_data must be a CatsData, got {type(train_data).__name__}")
-    if not isinstance(tests, dict) or not tests or not all(isinstance(d, CatsData) for d in tests.values()):
-        raise TypeError("tests must be a non-empty dict {name: CatsData}")
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        raise ValueError(f"variants must be a non-empty selection of {VARIANTS}, got {variants!r}")
-    st = Standardizer().fit(train_data.flatten())
-    x_train = st.transform(train_data.flatten())
-    x_tests = {name: st.transform(d.flatten()) for name, d in tests.items()}
-    res = ShiftResults(standardizer=st)
-    trained = {}
-    for norm in (None, "batch"):
-        names = [v for v in variants if (v == "no BN") == (norm is None)]
-        if not names:
-            continue
-        model = MLP(x_train.shape[1], list(hidden), 2, norm=norm, seed=seed)
-        hist = train(model, x_train, train_data.labels, steps=steps, batch_size=batch_size, lr=lr,
-                     momentum=momentum, seed=seed, eval_every=steps)
-        if hist.diverged:
-            raise RuntimeError(f"shift_experiment: {hist.message}")
-        trained[norm] = model
-    for v in variants:
-        model = trained[None if v == "no BN" else "batch"]
-        res.models[v] = model
-        res.accuracy[v], res.per_color[v], res.per_group[v] = {}, {}, {}
-        for name, d in tests.items():
-            m = adabn(copy.deepcopy(model), x_tests[name]) if v == "BN + AdaBN" else model
-            res.accuracy[v][name], res.per_color[v][name], res.per_group[v][name] = evaluate(m, x_tests[name], d)
-    return res
 
 
 def main():

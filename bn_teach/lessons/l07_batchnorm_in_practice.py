@@ -16,7 +16,7 @@ from ..layers import BatchNorm, Linear, ReLU, fold_batchnorm, running_stats_upda
 from ..network import MLP, Sequential, softmax_cross_entropy
 from ..parallel import run_all
 from ..plots import PALETTE, PLAIN, WITH_BN, new_figure
-from ..runs import train_on_digits
+from ..runs import WeightNorm, train_on_digits
 from ..training import SGD
 from ..widgets import Live
 
@@ -170,16 +170,6 @@ def rotation_explorer(lr=0.1, scales=np.geomspace(0.1, 10, 41)):
 
     return Live(fig, update, c=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05,
                                                        description="scale c"))
-
-
-class WeightNorm:
-    """Recorder for `train`: the norm of the first Linear layer's W after every step (in `norms`)."""
-
-    def __init__(self):
-        self.norms = []
-
-    def __call__(self, step, model):
-        self.norms.append(float(np.linalg.norm(model[0].W)))
 
 
 def weight_norm_runs(lrs=(0.1, 1.0), weight_decays=(0.0, 0.01), seeds=SEEDS, steps=200):

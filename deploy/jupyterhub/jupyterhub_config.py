@@ -33,23 +33,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # ---- Per-student limits -------------------------------------------------------------------------------------------
 # Measured with deploy/measure_student.py: one kernel running a lesson as a hub user (BN_TEACH_WORKERS=1), on the
-# 2-core development machine. Lesson 3, three runs on a quiet machine: peak PSS 188-191 MiB (kernel and its
-# children), 17.6-19.1 CPU-seconds, 19-25 s wall; with BN_TEACH_WORKERS=2 it peaks at 412-415 MiB. All lessons side
-# by side, one run each on a loaded machine (CPU-seconds inflate there): lesson 4 peaks at 192 MiB; lessons 3 and 5
-# take 23.5 and 23.6 CPU-s (the heaviest, equal within 1%), 6 takes 19.4, 4 13.5, 1 1.2, 2 1.5. A student's
+# 2-core development machine, three runs each (a machine shared with other work): lesson 3 peaks at 211-214 MiB
+# (the most memory) and takes 16.7-17.4 CPU-seconds; lesson 4 167-169 MiB and 19.2-19.9 CPU-seconds (the most
+# CPU); lesson 7 188-191 MiB, 7.4-8.4 CPU-seconds. The other lessons, once each by benchmarks/bench_classroom.py
+# --write-teaching with BN_TEACH_WORKERS=1 (TEACHING.md's table): 97-153 MiB, at most 16.3 CPU-seconds. A student's
 # jupyterhub-singleuser process adds MEM_SERVER_MIB (PSS, measured by tests/hub/test_hub.py: 129 MiB in each of
-# three servers; 221 MiB with lesson 2's kernel). To be reconciled with the per-student numbers of
-# benchmarks/bench_classroom.py (issue 14) once that lands. Since lesson 4 measures its verdicts over 5 seeds it is
-# the heaviest: 22.0-24.2 CPU-s and 393-416 MiB in three runs with BN_TEACH_WORKERS=1, 340 MiB once its
-# experiment stopped keeping its trained networks (deploy/measure_student.py, quiet machine).
-MEM_LESSON_PEAK_MIB = 340      # peak PSS of a kernel running the most memory-hungry lesson (4, with its 5-seed runs)
+# three servers; 221 MiB with lesson 2's kernel). Re-measure when a lesson changes:
+#   python deploy/measure_student.py --repeat 3     (every lesson; prints the largest peak and the most CPU)
+MEM_LESSON_PEAK_MIB = 214      # peak PSS of a kernel running the most memory-hungry lesson (3)
 MEM_SERVER_MIB = 129           # PSS of a student's jupyterhub-singleuser process itself
-CPU_SECONDS_LESSON = 24.2      # CPU-seconds of the heaviest lesson top to bottom (lesson 4: 22.0-24.2, three runs)
-# guarantee: the server and one kernel at the heaviest lesson's peak (129 + 340 = 469 MiB), rounded up; limit: room
-# for a second open lesson, or for lesson 3 with two workers (129 + 415 = 544 MiB)
-MEM_GUARANTEE = "512M"
+CPU_SECONDS_LESSON = 19.9      # CPU-seconds of the heaviest lesson top to bottom (lesson 4: 19.2-19.9, three runs)
+# guarantee: the server and one kernel at the heaviest lesson's peak (129 + 214 = 343 MiB), rounded up; limit: room
+# for a second open lesson (129 + 2 x 214 = 557 MiB)
+MEM_GUARANTEE = "384M"
 MEM_LIMIT = "768M"
-CPU_GUARANTEE = 0.5            # a whole class running lesson 4 at once still finishes within 24.2 / 0.5 = 48 s
+CPU_GUARANTEE = 0.5            # a whole class running lesson 4 at once still finishes within 19.9 / 0.5 = 40 s
 CPU_LIMIT = 1.0                # one core: BN_TEACH_WORKERS=1 and one BLAS thread, no oversubscription
 CULL_IDLE_SECONDS = 3600       # stop a server after an hour without activity (a class period plus a break)
 CULL_EVERY_SECONDS = 300       # how often the culler looks
