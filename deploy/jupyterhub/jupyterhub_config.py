@@ -40,14 +40,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # jupyterhub-singleuser process adds MEM_SERVER_MIB (PSS, measured by tests/hub/test_hub.py: 129 MiB in each of
 # three servers; 221 MiB with lesson 2's kernel). Re-measure when a lesson changes:
 #   python deploy/measure_student.py --repeat 3     (every lesson; prints the largest peak and the most CPU)
-MEM_LESSON_PEAK_MIB = 214      # peak PSS of a kernel running the most memory-hungry lesson (3)
+MEM_LESSON_PEAK_MIB = 212      # peak PSS of a kernel running the most memory-hungry lesson (3: 209-212)
 MEM_SERVER_MIB = 129           # PSS of a student's jupyterhub-singleuser process itself
-CPU_SECONDS_LESSON = 19.9      # CPU-seconds of the heaviest lesson top to bottom (lesson 4: 19.2-19.9, three runs)
-# guarantee: the server and one kernel at the heaviest lesson's peak (129 + 214 = 343 MiB), rounded up; limit: room
-# for a second open lesson (129 + 2 x 214 = 557 MiB)
+CPU_SECONDS_LESSON = 17.1      # CPU-seconds of the heaviest lesson top to bottom (lesson 4: 16.9-17.1, three runs)
+# guarantee: the server and one kernel at the heaviest lesson's peak (129 + 212 = 341 MiB), rounded up; limit: room
+# for a second open lesson (129 + 2 x 212 = 553 MiB)
 MEM_GUARANTEE = "384M"
 MEM_LIMIT = "768M"
-CPU_GUARANTEE = 0.5            # a whole class running lesson 4 at once still finishes within 19.9 / 0.5 = 40 s
+CPU_GUARANTEE = 0.5            # a whole class running lesson 4 at once still finishes within 17.1 / 0.5 = 34 s
 CPU_LIMIT = 1.0                # one core: BN_TEACH_WORKERS=1 and one BLAS thread, no oversubscription
 CULL_IDLE_SECONDS = 3600       # stop a server after an hour without activity (a class period plus a break)
 CULL_EVERY_SECONDS = 300       # how often the culler looks
