@@ -263,9 +263,9 @@ def plot_figure1(runs, results=None, layer=-1):
             stored = results["figure1"][name]
             curves = np.array([per_seed(c) for c in stored["curve"]])
             axes[0].fill_between(stored["curve_steps"][0], curves.min(axis=0), curves.max(axis=0), color=color,
-                                 alpha=0.35, lw=0, label=f"{label}: {len(curves)} seeds, min-max")
+                                 alpha=0.4, lw=0, label=f"{label}: {len(curves)} seeds, min-max")
             label += ": seed 0"
-        axes[0].plot(hist.step, hist.test_acc, color=color, label=label)
+        axes[0].plot(hist.step, hist.test_acc, color=color, lw=1.2, label=label)
     axes[0].set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1), title="(a) BN reaches it sooner")
     axes[0].legend(loc="lower right", fontsize=9)
     for ax, name, color in ((axes[1], "plain", PLAIN), (axes[2], "bn", WITH_BN)):
