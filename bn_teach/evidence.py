@@ -38,6 +38,13 @@ class Spread:
         return f"Spread(n={self.n}, mean={self.mean:.4g}, min={self.lo:.4g}, max={self.hi:.4g})"
 
 
+def censored(values, horizon):
+    """Spread of per-seed counts to reach a target (e.g. steps to 90 % accuracy), a seed that never reached it within
+    `horizon` (None or NaN) counted as horizon + 1: later than every seed that did, so `compare` can still give a
+    verdict when some seeds never got there (and never one the finished seeds do not support)."""
+    return Spread([horizon + 1 if v is None or not np.isfinite(v) else v for v in values])
+
+
 def compare(a, b):
     """Verdict on Spread `a` against Spread `b`: "lower" if every value of a lies below every value of b, "higher"
     if every value lies above, else "no measurable difference" (the ranges overlap)."""

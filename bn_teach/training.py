@@ -261,7 +261,8 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
     """Train `model` with mini-batch SGD on softmax cross-entropy; returns a `History`.
 
     Mini-batches are drawn by reshuffling the training set every epoch with np.random.default_rng(seed).
-    Every `eval_every` steps (and at the end) the history records the mean training loss since the last
+    Every `eval_every` steps (and at the end; or after each step of `eval_every` when it is a list of steps, to
+    evaluate densely where it matters) the history records the mean training loss since the last
     evaluation, accuracy on (up to `eval_train_size` of) the training set and on the test set, and elapsed
     seconds of training (the time spent evaluating and in recorders left out). If the loss becomes NaN or inf the run stops and history.diverged is True, with a message.
     `recorder`: None, a callable `recorder(step, model)` called after every step, or a list of them.
@@ -274,7 +275,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
         raise ValueError("give both x_test and y_test, or neither")
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
-    eval_every = check_positive_int(eval_every, "eval_every")
+    eval_at = _eval_schedule(eval_every, steps)
     if batch_size > len(x_train):
         raise ValueError(f"batch_size={batch_size} is larger than the training set ({len(x_train)} samples)")
     recorders = [] if recorder is None else list(recorder) if isinstance(recorder, (list, tuple)) else [recorder]
@@ -312,7 +313,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
                 for record in recorders:
                     record(step, model)
                 start += time.perf_counter() - recording  # recording is not training time either
-            if step % eval_every == 0 or step == steps:
+            if step in eval_at or step == steps:
                 elapsed = time.perf_counter() - start
                 hist.step.append(step)
                 hist.loss.append(float(np.mean(losses)))
@@ -324,6 +325,17 @@ def train(model, x_train, y_train, x_test=None, y_test=None, *, steps=1000, batc
                 start = time.perf_counter() - elapsed  # evaluation time is not training time
     model.train()
     return hist
+
+
+def _eval_schedule(eval_every, steps):
+    """The set of steps after which `train` evaluates: multiples of an int `eval_every`, or the steps listed."""
+    if isinstance(eval_every, (list, tuple, range, set, frozenset)):
+        at = frozenset(eval_every)
+        if not at or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in at):
+            raise ValueError(f"eval_every must be an int >= 1 or a non-empty list of steps >= 1, got {eval_every!r}")
+        return at
+    every = check_positive_int(eval_every, "eval_every")
+    return frozenset(range(every, steps + 1, every))
 
 
 def _safe_accuracy(model, x, y):

@@ -137,3 +137,20 @@ def test_train_calls_every_recorder_of_a_list():
     train(MLP(5, [4], 2), x, y, steps=3, batch_size=8, recorder=[lambda s, m: calls.append(("a", s)),
                                                                  lambda s, m: calls.append(("b", s))])
     assert calls == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3)]
+
+
+def test_train_evaluates_after_the_steps_listed_and_names_a_bad_schedule():
+    import numpy as np
+
+    from bn_teach import MLP, train
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(80, 4)), rng.integers(0, 2, size=80)
+    hist = train(MLP(4, [6], 2, seed=0), x, y, x, y, steps=30, batch_size=16, eval_every=[2, 3, 10])
+    assert hist.step == [2, 3, 10, 30]  # and always the last step
+    same = train(MLP(4, [6], 2, seed=0), x, y, x, y, steps=30, batch_size=16, eval_every=[10, 20, 30])
+    every = train(MLP(4, [6], 2, seed=0), x, y, x, y, steps=30, batch_size=16, eval_every=10)
+    assert same.step == every.step and same.test_acc == every.test_acc
+    for bad in ([], [0, 5], [2.5], "10"):
+        with pytest.raises(ValueError, match="eval_every"):
+            train(MLP(4, [6], 2, seed=0), x, y, steps=5, batch_size=16, eval_every=bad)

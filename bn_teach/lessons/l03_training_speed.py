@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..digits import load_digits_split
-from ..evidence import SEEDS, Spread, compare
+from ..evidence import SEEDS, Spread, censored, compare
 from ..network import MLP
 from ..parallel import run_all
 from ..plots import PLAIN, WITH_BN, legend_above, new_figure
@@ -91,17 +91,13 @@ def seed_sweep(seeds=SEEDS, steps=2000, lrs=LRS, lr_steps=1000):
     return {"figure1": fig1, "lr_sweep": table}
 
 
-def _steps(values, steps):
-    """Steps to a target per seed, with 'never within `steps`' (None) counted as steps + 1 (it took longer)."""
-    return Spread([steps + 1 if v is None else v for v in values])
-
-
 def speed_verdicts(results, steps=2000):
     """Verdicts from a `seed_sweep` result: BN against no BN for steps to 90 % (a seed that never got there counts
     as taking longer than the run), for the drift of the last layer's sigmoid inputs, and for the final accuracy
     at every learning rate of the table."""
     fig1, table = results["figure1"], results["lr_sweep"]
-    out = {"steps to 90%": compare(_steps(fig1["bn"]["steps_to_90"], steps), _steps(fig1["plain"]["steps_to_90"], steps)),
+    out = {"steps to 90%": compare(censored(fig1["bn"]["steps_to_90"], steps),
+                                   censored(fig1["plain"]["steps_to_90"], steps)),
            "input mean shift": compare(Spread(fig1["bn"]["mean_shift"]), Spread(fig1["plain"]["mean_shift"])),
            "input jitter": compare(Spread(fig1["bn"]["jitter"]), Spread(fig1["plain"]["jitter"]))}
     for k, lr in enumerate(table["lrs"]):

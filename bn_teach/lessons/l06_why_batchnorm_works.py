@@ -13,14 +13,14 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..digits import load_digits_split
-from ..evidence import SEEDS, Spread, compare, compare_paired
+from ..evidence import SEEDS, Spread, censored, compare, compare_paired
 from ..layers import BatchNorm, Linear, Module
 from ..network import MLP, softmax_cross_entropy
 from ..parallel import run_all
 from ..plots import PALETTE, PLAIN, WITH_BN, legend_above, new_figure
 from ..runs import train_on_digits
 from ..sweeps import per_seed
-from ..training import History, OnProbe, Recorder, accuracy
+from ..training import OnProbe, Recorder
 from ..widgets import Live
 
 NOISY = PALETTE["green"]  # far in hue from PLAIN (orange) and WITH_BN (blue)
@@ -130,42 +130,16 @@ def eval_steps(steps):
     return sorted({s for s in range(10, steps + 1) if s % (10 if s <= 500 else 25) == 0} | {steps})
 
 
-class _TestAccuracy:
-    """Test accuracy (eval mode, the whole test set) after each of the steps `at`; NaN if the weights overflowed."""
-
-    def __init__(self, x, y, at):
-        self.x, self.y, self.at = x, y, frozenset(at)
-        self.every = 1
-        self.steps, self.acc = [], []
-
-    def __call__(self, step, model):
-        if step in self.at:
-            self.steps.append(step)
-            with np.errstate(all="ignore"):
-                try:
-                    self.acc.append(accuracy(model, self.x, self.y))
-                except ValueError:  # eval-mode BN refuses non-finite input
-                    self.acc.append(float("nan"))
-
-
 def _recorded_runs(nets, seed, steps):
     """[(History, Recorder)] of each network trained in `NOISE_SETTING`, in parallel. The History holds the test
     accuracy at `eval_steps(steps)`; the Recorder, every sigmoid's input on a fixed probe batch (the first
     `probe_size` training images) every 10 steps."""
     s = NOISE_SETTING
-    x_train, _, x_test, y_test = load_digits_split(seed=seed)
-    x_probe = x_train[:s["probe_size"]]
-    jobs = [dict(model=net, seed=seed, recorder=[OnProbe([Recorder(every=s["record_every"])], x_probe),
-                                                 _TestAccuracy(x_test, y_test, eval_steps(steps))],
-                 steps=steps, batch_size=s["batch_size"], lr=s["lr"], eval_every=steps, eval_train_size=s["batch_size"])
+    x_probe = load_digits_split(seed=seed)[0][:s["probe_size"]]
+    jobs = [dict(model=net, seed=seed, recorder=OnProbe([Recorder(every=s["record_every"])], x_probe), steps=steps,
+                 batch_size=s["batch_size"], lr=s["lr"], eval_every=eval_steps(steps), eval_train_size=s["batch_size"])
             for net in nets]
-    out = []
-    for run in run_all(train_on_digits, jobs):
-        probe, acc = run.recorder
-        hist = History(step=acc.steps, test_acc=acc.acc, step_loss=run.history.step_loss,
-                       diverged=run.history.diverged, message=run.history.message)
-        out.append((hist, probe.recorders[0]))
-    return out
+    return [(run.history, run.recorder.recorders[0]) for run in run_all(train_on_digits, jobs)]
 
 
 def input_jitter(rec, layer=-1):
@@ -183,16 +157,11 @@ def noise_numbers(runs):
             "jitter": {k: input_jitter(rec) for k, (_, rec) in runs.items()}}
 
 
-def _reached(values, horizon):
-    """Steps to 90 % with the runs that never got there counted as later than the horizon."""
-    return np.array([horizon + 1 if v is None or not np.isfinite(v) else v for v in values], dtype=float)
-
-
 def _steps_verdict(a, b, horizon):
     """"sooner" / "later" / "no measurable difference": steps to 90 % of `a` against `b`, from their ranges (a run
     that never reached 90 % is later than every run that did)."""
     return {"lower": "sooner", "higher": "later"}.get(
-        compare(Spread(_reached(a, horizon)), Spread(_reached(b, horizon))), "no measurable difference")
+        compare(censored(a, horizon), censored(b, horizon)), "no measurable difference")
 
 
 NOISE_PAIRS = (("noisy bn", "bn"), ("noisy bn", "plain"), ("noisy plain", "plain"), ("bn", "plain"))
